@@ -1,0 +1,56 @@
+# AIAT Snippets — `make run` starts the whole stack, `make test` runs the test suite.
+# Both bootstrap .venv on a fresh machine (idempotent; fast when already installed).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PROTOS := $(shell find proto -name '*.proto' | sort)
+DATA   ?= ../shared/data/lectures/physics
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv sysdeps run test lint proto proto-check bench-transcriber bench-renderer bench-segmentation clean
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP) ## Create/refresh .venv with every dependency
+
+sysdeps: ## Install the Debian packages the tests need when missing (espeak-ng for speech fixtures)
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  echo "installing espeak-ng (Debian package) for generated speech fixtures"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
+run: $(STAMP) ## Start NATS, gateway, worker and the three gRPC services on this machine (Ctrl-C stops all)
+	$(VENV)/bin/aiat-stack
+
+test: $(STAMP) sysdeps ## Run the whole test suite (SQLite and PostgreSQL, real servers, real models)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff + mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy libs services tests
+
+proto: $(STAMP) ## Regenerate the committed Python code from proto/
+	$(PY) -m aiat.protogen libs
+
+bench-transcriber: $(STAMP) sysdeps ## Bare faster-whisper vs the gRPC service on the same audio
+	$(PY) -m benchmarks.transcriber
+
+bench-renderer: $(STAMP) ## Bare FFmpeg vs the gRPC service on the same 60 s cut
+	$(PY) -m benchmarks.renderer
+
+bench-segmentation: $(STAMP) ## Pk/WindowDiff of the analyzer on DATA=<dir of .ref files>
+	$(PY) -m benchmarks.segmentation $(DATA)
+
+clean: ## Remove build outputs (keeps .venv)
+	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache

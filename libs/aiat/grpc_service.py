@@ -1,0 +1,111 @@
+"""Running a gRPC engine service: health, reflection, metrics, graceful shutdown on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+
+log = logging.getLogger(__name__)
+
+GRPC_OPTIONS = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+]
+
+
+class GrpcApp:
+    """One grpc.aio server with the standard health and reflection services around a servicer."""
+
+    def __init__(
+        self,
+        service_name: str,
+        register: Callable[[grpc.aio.Server], None],
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.service_name = service_name
+        self.server = grpc.aio.server(options=GRPC_OPTIONS)
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        register(self.server)
+        reflection.enable_server_reflection(
+            [service_name, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
+        )
+        self.address = f"{host}:{port}"
+        self.port = 0
+
+    async def start(self) -> int:
+        """Bind, start serving (health NOT_SERVING until set_serving(True)) and return the port."""
+        self.port = self.server.add_insecure_port(self.address)
+        if self.port == 0:
+            raise RuntimeError(f"could not bind gRPC server to {self.address}")
+        await self.set_serving(False)
+        await self.server.start()
+        return self.port
+
+    async def set_serving(self, serving: bool) -> None:
+        """Report SERVING or NOT_SERVING for the overall server and the named service."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        await self.health.set("", status)
+        await self.health.set(self.service_name, status)
+
+    async def stop(self, grace: float) -> None:
+        """Stop accepting work, let in-flight calls finish within `grace` seconds, then cancel them."""
+        await self.set_serving(False)
+        await self.server.stop(grace)
+
+
+async def run_service(
+    app: GrpcApp,
+    *,
+    load_engine: Callable[[], Awaitable[None]],
+    close_engine: Callable[[], Awaitable[None]],
+    grace_seconds: float,
+    metrics_port: int | None = None,
+) -> None:
+    """Start the server, load the engine (then SERVING), and shut down gracefully on SIGTERM/SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if metrics_port is not None:
+        start_http_server(metrics_port)
+        log.info("metrics on :%d/metrics", metrics_port)
+    port = await app.start()
+    log.info("%s listening on port %d (NOT_SERVING until the engine is loaded)", app.service_name, port)
+    load = asyncio.create_task(load_engine())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({load, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if load.done():
+        load.result()  # a failed load is a start-up error: raise it
+        await app.set_serving(True)
+        log.info("%s SERVING", app.service_name)
+        await stopped
+    else:
+        load.cancel()
+    log.info("shutting down: draining in-flight calls for up to %.0fs", grace_seconds)
+    await app.stop(grace_seconds)
+    await close_engine()
+    log.info("%s stopped", app.service_name)
+
+
+async def check_health(target: str, service: str = "", timeout: float = 2.0) -> str:
+    """Ask a gRPC server's health service; returns the status name or the error that prevented it."""
+    try:
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            resp = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+            return str(health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status))
+    except grpc.aio.AioRpcError as exc:
+        return f"{exc.code().name}: {exc.details()}"

@@ -1,0 +1,89 @@
+"""Media facts without ffprobe: PyAV opens any container FFmpeg reads. Also finds the ffmpeg binary."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+
+class UnreadableMedia(ValueError):
+    """The file is not a media file FFmpeg can read, or has no usable stream."""
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a render or a transcription needs to know about a media file."""
+
+    duration: float
+    format_name: str
+    has_video: bool
+    has_audio: bool
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    video_codec: str = ""
+    audio_codec: str = ""
+    sample_rate: int = 0
+
+
+def probe(path: Path) -> MediaInfo:
+    """Read container and stream facts; raise UnreadableMedia for anything FFmpeg cannot use."""
+    try:
+        with av.open(str(path)) as container:
+            video = next(iter(container.streams.video), None)
+            audio = next(iter(container.streams.audio), None)
+            if video is None and audio is None:
+                raise UnreadableMedia("the file has no audio or video stream")
+            duration = _duration(container, video, audio)
+            fps = 0.0
+            if video is not None:
+                rate = video.average_rate or video.guessed_rate or video.base_rate
+                fps = float(Fraction(rate)) if rate else 0.0
+            return MediaInfo(
+                duration=duration,
+                format_name=str(container.format.name),
+                has_video=video is not None,
+                has_audio=audio is not None,
+                width=int(video.codec_context.width) if video is not None else 0,
+                height=int(video.codec_context.height) if video is not None else 0,
+                fps=fps,
+                video_codec=str(video.codec_context.name) if video is not None else "",
+                audio_codec=str(audio.codec_context.name) if audio is not None else "",
+                sample_rate=int(audio.codec_context.sample_rate or 0) if audio is not None else 0,
+            )
+    except UnreadableMedia:
+        raise
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise UnreadableMedia(f"not a readable media file ({exc.__class__.__name__}: {exc})") from exc
+
+
+def _duration(container: av.container.InputContainer, *streams: av.stream.Stream | None) -> float:
+    if container.duration is not None and container.duration > 0:
+        return float(container.duration / av.time_base)
+    best = 0.0
+    for stream in streams:
+        if stream is not None and stream.duration is not None and stream.time_base is not None:
+            best = max(best, float(stream.duration * stream.time_base))
+    if best <= 0:
+        raise UnreadableMedia("the media duration cannot be determined")
+    return best
+
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary: $AIAT_FFMPEG, else the system's, else the static one from imageio-ffmpeg."""
+    configured = os.environ.get("AIAT_FFMPEG")
+    if configured:
+        return configured
+    system = shutil.which("ffmpeg")
+    if system:
+        return system
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())

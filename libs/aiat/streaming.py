@@ -1,0 +1,75 @@
+"""Bridging blocking engine code (in a worker thread) to async gRPC streaming handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from aiat.errors import Cancelled, EngineError
+from aiat.limits import ConcurrencyLimiter
+
+T = TypeVar("T")
+Emit = Callable[[Any], None]
+
+_DONE = object()
+
+
+async def run_in_thread_streaming(
+    work: Callable[[Emit, threading.Event], T],
+) -> AsyncIterator[Any]:
+    """Run `work(emit, cancel)` in a thread and yield what it emits, then its return value.
+
+    If the consumer stops early (client gone, deadline, server shutdown) `cancel` is set so the
+    work can stop between steps; the thread is awaited before this generator finishes.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    cancel = threading.Event()
+
+    def emit(item: Any) -> None:
+        if cancel.is_set():
+            raise Cancelled("cancelled by the caller")
+        loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def target() -> T:
+        try:
+            return work(emit, cancel)
+        finally:
+            loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+
+    future = loop.run_in_executor(None, target)
+    try:
+        while True:
+            item = await queue.get()
+            if item is _DONE:
+                break
+            yield item
+        yield await future
+    finally:
+        cancel.set()
+        with contextlib.suppress(BaseException):
+            await asyncio.shield(future)
+
+
+async def abort_with(context: grpc.aio.ServicerContext, exc: EngineError) -> None:
+    """End the call with the status code of an engine error and its message."""
+    await context.abort(exc.code, str(exc))
+
+
+async def guarded_stream(
+    context: grpc.aio.ServicerContext,
+    limiter: ConcurrencyLimiter,
+    events: Callable[[], AsyncIterator[Any]],
+) -> AsyncIterator[Any]:
+    """Yield from `events()` inside a limiter slot, mapping EngineError to its gRPC status."""
+    try:
+        async with limiter.slot():
+            async for event in events():
+                yield event
+    except EngineError as exc:
+        await abort_with(context, exc)
