@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class AiatSettings(BaseSettings):
     """Base for every service's settings: the `AIAT_` prefix and the common fields."""
 
-    model_config = SettingsConfigDict(env_prefix="AIAT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="AIAT_", extra="ignore", populate_by_name=True)
 
-    data_dir: Path = Path("./var")
-    log_level: str = "INFO"
+    # Fixed env names, so a service's own prefix (AIAT_RENDERER_...) does not apply to them.
+    data_dir: Path = Field(Path("./var"), validation_alias="AIAT_DATA_DIR")
+    log_level: str = Field("INFO", validation_alias="AIAT_LOG_LEVEL")
 
     @field_validator("log_level")
     @classmethod
