@@ -1,0 +1,1 @@
+"""AIAT transcriber: faster-whisper speech recognition behind a gRPC service."""

@@ -1,0 +1,78 @@
+"""The gRPC servicer: turns requests into engine calls and engine output into response events."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from aiat.common.v1 import transcript_pb2
+from aiat.limits import ConcurrencyLimiter
+from aiat.store import MediaStore
+from aiat.streaming import Emit, guarded_stream, run_in_thread_streaming
+from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
+
+from aiat_transcriber.audio import resolve_media
+from aiat_transcriber.engine import MediaFile, TranscribeOptions, TranscriptionEngine
+
+SERVICE_NAME = transcriber_pb2.DESCRIPTOR.services_by_name["TranscriberService"].full_name
+
+
+def options_from_request(request: transcriber_pb2.TranscribeRequest) -> TranscribeOptions:
+    """Engine options from a request; unset fields mean the engine's defaults."""
+    return TranscribeOptions(
+        language=request.language.strip() or None,
+        beam_size=request.beam_size or None,
+        vad_filter=request.vad_filter if request.HasField("vad_filter") else None,
+        word_timestamps=request.word_timestamps if request.HasField("word_timestamps") else True,
+        initial_prompt=request.initial_prompt or None,
+    )
+
+
+class TranscriptionJob:
+    """One request's blocking work, run in a worker thread: resolve, probe and transcribe."""
+
+    def __init__(
+        self, engine: TranscriptionEngine, store: MediaStore, request: transcriber_pb2.TranscribeRequest
+    ):
+        self.engine = engine
+        self.store = store
+        self.media_path = request.media_path
+        self.options = options_from_request(request)
+
+    def __call__(self, emit: Emit, cancel: threading.Event) -> transcriber_pb2.TranscribeResponse:
+        """Emit progress events and return the final transcript event."""
+        path, duration = resolve_media(self.store, self.media_path)
+
+        def on_progress(done: float, total: float) -> None:
+            progress = transcript_pb2.Progress(done=done, total=total, unit="seconds", stage="transcribing")
+            emit(transcriber_pb2.TranscribeResponse(progress=progress))
+
+        transcript = self.engine.transcribe(MediaFile(path, duration), self.options, on_progress, cancel)
+        return transcriber_pb2.TranscribeResponse(transcript=transcript)
+
+
+class TranscriberServicer(transcriber_pb2_grpc.TranscriberServiceServicer):
+    """aiat.transcriber.v1.TranscriberService over one engine, with bounded concurrency."""
+
+    def __init__(self, engine: TranscriptionEngine, store: MediaStore, limiter: ConcurrencyLimiter) -> None:
+        self.engine = engine
+        self.store = store
+        self.limiter = limiter
+
+    async def Transcribe(
+        self, request: transcriber_pb2.TranscribeRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[transcriber_pb2.TranscribeResponse]:
+        """Stream progress events, then exactly one transcript event."""
+        job = TranscriptionJob(self.engine, self.store, request)
+
+        def events() -> AsyncIterator[Any]:
+            return run_in_thread_streaming(job)
+
+        async for event in guarded_stream(context, self.limiter, events):
+            yield event
+
+    def register(self, server: grpc.aio.Server) -> None:
+        """Add this servicer to a gRPC server."""
+        transcriber_pb2_grpc.add_TranscriberServiceServicer_to_server(self, server)
