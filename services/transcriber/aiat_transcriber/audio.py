@@ -10,6 +10,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+
 from aiat.errors import Cancelled, InvalidInput, MediaNotFound
 from aiat.media import UnreadableMedia, probe
 from aiat.store import MediaStore, StorePathError

@@ -13,7 +13,6 @@ from typing import Any, Protocol
 
 from aiat.common.v1 import transcript_pb2
 from aiat.errors import Cancelled, EngineUnavailable, InvalidInput
-
 from aiat_transcriber.audio import AudioChunk, iter_audio_chunks
 from aiat_transcriber.settings import TranscriberSettings
 

@@ -9,7 +9,6 @@ from aiat.grpc_service import GrpcApp, run_service
 from aiat.limits import ConcurrencyLimiter
 from aiat.settings import configure_logging
 from aiat.store import MediaStore
-
 from aiat_transcriber.engine import EngineConfig, FasterWhisperEngine, ModelNotFound, TranscriptionEngine
 from aiat_transcriber.servicer import SERVICE_NAME, TranscriberServicer
 from aiat_transcriber.settings import TranscriberSettings

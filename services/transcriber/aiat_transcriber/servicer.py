@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+
 from aiat.common.v1 import transcript_pb2
 from aiat.limits import ConcurrencyLimiter
 from aiat.store import MediaStore
 from aiat.streaming import Emit, guarded_stream, run_in_thread_streaming
 from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
-
 from aiat_transcriber.audio import resolve_media
 from aiat_transcriber.engine import MediaFile, TranscribeOptions, TranscriptionEngine
 

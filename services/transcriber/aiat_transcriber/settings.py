@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from aiat.settings import GrpcServiceSettings
 from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
+
+from aiat.settings import GrpcServiceSettings
 
 
 class TranscriberSettings(GrpcServiceSettings):
