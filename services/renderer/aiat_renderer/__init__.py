@@ -1,0 +1,1 @@
+"""AIAT renderer: frame-accurate, styled snippet videos with FFmpeg (NVENC on GPU, libx264 on CPU)."""

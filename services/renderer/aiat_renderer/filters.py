@@ -1,0 +1,243 @@
+"""FFmpeg filter-graph building: escaping, colours, crop/reframe geometry and the render graph."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from aiat.errors import InvalidInput
+
+_OPTION_SPECIAL = "\\':"
+_GRAPH_SPECIAL = "\\'[],;"
+_HEX = re.compile(r"^(?:#|0x)?([0-9a-fA-F]{6})$")
+_NAME = re.compile(r"^[A-Za-z]{3,32}$")
+
+
+def escape_value(value: str) -> str:
+    """Escape a filter option value for both levels FFmpeg parses (option list, then filtergraph)."""
+    if "\x00" in value or "\n" in value or "\r" in value:
+        raise InvalidInput("filter values cannot contain NUL or line breaks")
+    level1 = "".join(f"\\{c}" if c in _OPTION_SPECIAL else c for c in value)
+    return "".join(f"\\{c}" if c in _GRAPH_SPECIAL else c for c in level1)
+
+
+def parse_color(value: str, names: dict[str, str]) -> str:
+    """A colour as `0xRRGGBB` from `#RRGGBB`, `0xRRGGBB` or an FFmpeg colour name; InvalidInput otherwise."""
+    text = value.strip()
+    match = _HEX.match(text)
+    if match:
+        return f"0x{match.group(1).lower()}"
+    if _NAME.match(text) and text.lower() in names:
+        return f"0x{names[text.lower()]}"
+    raise InvalidInput(f"unknown colour {value!r}: use #RRGGBB or an FFmpeg colour name")
+
+
+def ass_color(ffmpeg_color: str) -> str:
+    """`0xRRGGBB` as an ASS colour `&H00BBGGRR`."""
+    rgb = ffmpeg_color[2:]
+    return f"&H00{rgb[4:6]}{rgb[2:4]}{rgb[0:2]}".upper()
+
+
+def even(value: float) -> int:
+    """Nearest even integer that is at least 2 (H.264 4:2:0 needs even sizes)."""
+    return max(2, round(value / 2) * 2)
+
+
+@dataclass(frozen=True)
+class Rect:
+    """A rectangle in source pixels."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Output size and the source window that is scaled (and padded if needed) into it."""
+
+    width: int
+    height: int
+    crop: Rect | None
+
+
+def output_size(aspect: str, src_h: int, landscape_max_height: int, square_size: int) -> tuple[int, int]:
+    """Output frame size of a preset."""
+    if aspect == "vertical":
+        return 1080, 1920
+    if aspect == "square":
+        return even(square_size), even(square_size)
+    height = even(min(src_h, landscape_max_height))
+    return even(height * 16 / 9), height
+
+
+def compute_geometry(
+    aspect: str,
+    src_w: int,
+    src_h: int,
+    *,
+    x_center: float | None = None,
+    roi: Rect | None = None,
+    landscape_max_height: int = 1080,
+    square_size: int = 1080,
+) -> Geometry:
+    """Crop window for a preset: the largest window of the output aspect at `x_center` or around the ROI.
+
+    `landscape` keeps the source framing (letterboxed to 16:9) unless a ROI asks for a crop. A ROI that
+    does not fit the window widens it; the remainder is then padded rather than cut.
+    """
+    width, height = output_size(aspect, src_h, landscape_max_height, square_size)
+    if aspect == "landscape" and roi is None:
+        return Geometry(width, height, None)
+    target = width / height
+    if src_w / src_h > target:
+        win_w, win_h = min(src_w, even(src_h * target)), src_h
+    else:
+        win_w, win_h = src_w, min(src_h, even(src_w / target))
+    if roi is not None:
+        roi = _clip_rect(roi, src_w, src_h)
+        win_w, win_h = max(win_w, roi.w), max(win_h, roi.h)
+        cx, cy = roi.x + roi.w / 2, roi.y + roi.h / 2
+    else:
+        xc = 0.5 if x_center is None else x_center
+        if not 0.0 <= xc <= 1.0 or math.isnan(xc):
+            raise InvalidInput("crop x_center must be between 0 and 1")
+        cx, cy = xc * src_w, src_h / 2
+    x = round(min(max(cx - win_w / 2, 0), src_w - win_w))
+    y = round(min(max(cy - win_h / 2, 0), src_h - win_h))
+    if (x, y, win_w, win_h) == (0, 0, src_w, src_h):
+        return Geometry(width, height, None)
+    return Geometry(width, height, Rect(x, y, win_w, win_h))
+
+
+def _clip_rect(rect: Rect, src_w: int, src_h: int) -> Rect:
+    x, y = max(0, min(rect.x, src_w - 1)), max(0, min(rect.y, src_h - 1))
+    w, h = max(2, min(rect.w, src_w - x)), max(2, min(rect.h, src_h - y))
+    if rect.w <= 0 or rect.h <= 0:
+        raise InvalidInput("crop region of interest needs a positive width and height")
+    return Rect(x, y, w, h)
+
+
+def frame_chain(geom: Geometry, rate: Fraction, pad_color: str = "black") -> str:
+    """Filters taking decoded source frames to the output frame: CFR, crop, fit, pad, square pixels."""
+    parts = [f"fps={rate}"]
+    if geom.crop is not None:
+        c = geom.crop
+        parts.append(f"crop={c.w}:{c.h}:{c.x}:{c.y}")
+    w, h = geom.width, geom.height
+    parts += [
+        f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2",
+        f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color={pad_color}",
+        "setsar=1",
+    ]
+    return ",".join(parts)
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of text drawn by drawtext from a file (so user text never enters the graph)."""
+
+    textfile: Path
+    y: str
+    fontsize: int
+    color: str
+    box_color: str | None = None
+
+
+def drawtext(line: TextLine, fontfile: Path, border: int) -> str:
+    """A drawtext filter for one centred line, read verbatim from its file (no %-expansion)."""
+    opts = [
+        f"fontfile={escape_value(str(fontfile))}",
+        f"textfile={escape_value(str(line.textfile))}",
+        "expansion=none",
+        f"fontsize={line.fontsize}",
+        f"fontcolor={line.color}",
+        "x=(w-text_w)/2",
+        f"y={line.y}",
+    ]
+    if line.box_color:
+        opts += ["box=1", f"boxcolor={line.box_color}@0.85", f"boxborderw={border}"]
+    else:
+        opts += [f"borderw={max(1, border // 4)}", "bordercolor=black@0.7"]
+    return "drawtext=" + ":".join(opts)
+
+
+@dataclass
+class GraphSpec:
+    """Everything the render graph needs, with files already written and inputs numbered."""
+
+    geometry: Geometry
+    rate: Fraction
+    duration: float
+    source_has_audio: bool
+    audio_input: int
+    fontfile: Path
+    title_lines: list[TextLine] = field(default_factory=list)
+    ass_file: Path | None = None
+    fonts_dir: Path | None = None
+    logo_input: int | None = None
+    logo: tuple[int, int, str, str] | None = None  # (w, h, x, y) in output pixels
+    normalize: str | None = None
+    intro_seconds: float = 0.0
+    intro_lines: list[TextLine] = field(default_factory=list)
+    intro_color: str = "black"
+    intro_input: int | None = None
+    intro_has_audio: bool = False
+    box_border: int = 10
+
+
+AUDIO_FORMAT = "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo"
+
+
+def build_graph(spec: GraphSpec) -> str:
+    """The -filter_complex text producing [vout] and [aout]."""
+    g = spec.geometry
+    chains: list[str] = []
+    video = [frame_chain(g, spec.rate)]
+    if spec.logo_input is not None and spec.logo is not None:
+        lw, lh, lx, ly = spec.logo
+        chains.append(f"[{spec.logo_input}:v]scale={lw}:{lh},format=rgba[logo]")
+        chains.append(f"[0:v]{video[0]}[base]")
+        video = [f"[base][logo]overlay=x={lx}:y={ly}:format=auto:eof_action=repeat"]
+        head = ""
+    else:
+        head = "[0:v]"
+    video += [drawtext(line, spec.fontfile, spec.box_border) for line in spec.title_lines]
+    if spec.ass_file is not None:
+        opts = f"filename={escape_value(str(spec.ass_file))}"
+        if spec.fonts_dir is not None:
+            opts += f":fontsdir={escape_value(str(spec.fonts_dir))}"
+        video.append(f"ass={opts}")
+    video.append("format=yuv420p")
+    chains.append(f"{head}{','.join(video)}[mv]")
+
+    audio = []
+    if spec.normalize:
+        audio += [f"loudnorm={spec.normalize}", "aresample=48000"]
+    audio += [AUDIO_FORMAT, f"apad,atrim=end={spec.duration:.6f}", "asetpts=PTS-STARTPTS"]
+    chains.append(f"[{spec.audio_input}:a]{','.join(audio)}[ma]")
+
+    if spec.intro_seconds <= 0:
+        chains.append("[mv]null[vout]")
+        chains.append("[ma]anull[aout]")
+        return ";".join(chains)
+
+    d = f"{spec.intro_seconds:.6f}"
+    if spec.intro_input is None:
+        card = [f"color=c={spec.intro_color}:s={g.width}x{g.height}:r={spec.rate}:d={d}", "format=yuv420p"]
+        card += [drawtext(line, spec.fontfile, spec.box_border) for line in spec.intro_lines]
+        chains.append(",".join(card) + ",setsar=1[iv]")
+        chains.append(f"anullsrc=r=48000:cl=stereo,atrim=end={d},{AUDIO_FORMAT}[ia]")
+    else:
+        chains.append(
+            f"[{spec.intro_input}:v]{frame_chain(Geometry(g.width, g.height, None), spec.rate)},"
+            f"trim=end={d},setpts=PTS-STARTPTS,format=yuv420p[iv]"
+        )
+        source = f"[{spec.intro_input}:a]" if spec.intro_has_audio else "anullsrc=r=48000:cl=stereo,"
+        chains.append(f"{source}{AUDIO_FORMAT},apad,atrim=end={d},asetpts=PTS-STARTPTS[ia]")
+    chains.append("[iv][ia][mv][ma]concat=n=2:v=1:a=1[vout][aout]")
+    return ";".join(chains)
