@@ -48,12 +48,17 @@ class TranscriberServer:
         )
 
 
+async def serve(settings: TranscriberSettings) -> None:
+    """Build the server inside the running loop (grpc.aio binds to it) and run it."""
+    await TranscriberServer(settings).run()
+
+
 def main() -> None:
     """Entry point of `aiat-transcriber`."""
     settings = TranscriberSettings()  # type: ignore[call-arg]  # pydantic-settings reads the env
     configure_logging(settings.log_level)
     try:
-        asyncio.run(TranscriberServer(settings).run())
+        asyncio.run(serve(settings))
     except ModelNotFound as exc:
         log.error("cannot start: %s", exc)
         raise SystemExit(2) from None
