@@ -1,0 +1,226 @@
+"""Segmentation quality of the analyzer engine: Pk and WindowDiff on bayes-seg `.ref`/`.dev` lectures.
+
+Usage: python -m benchmarks.segmentation DIR [--min-seconds S] [--max-seconds S] [--wpm N]
+
+Each sentence line becomes one timed transcript segment (words at a steady rate); the engine is
+not told the number of segments. Boundaries are compared at word level with k = half the mean
+gold segment length of the document, as bayes-seg evaluates; figures are averaged over documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from aiat.common.v1 import transcript_pb2
+from aiat_analyzer.engine import build_engine, resolve_options
+from aiat_analyzer.segmenter import STOPWORDS
+from aiat_analyzer.settings import AnalyzerSettings
+
+SEPARATOR = "=========="
+
+
+@dataclass(frozen=True)
+class GoldDoc:
+    """One lecture: its sentences (token lists) and gold boundaries as word positions."""
+
+    name: str
+    sentences: list[list[str]]
+    boundaries: list[int]  # index of the first word of each gold segment after the first
+    n_segments: int
+
+    @property
+    def n_words(self) -> int:
+        """Words in the document."""
+        return sum(len(s) for s in self.sentences)
+
+    @property
+    def k(self) -> int:
+        """Half the mean gold segment length in words (at least 1)."""
+        return max(1, round(self.n_words / self.n_segments / 2))
+
+
+def read_ref(path: Path) -> GoldDoc:
+    """A bayes-seg file: one sentence a line, `==========` between gold segments."""
+    segments: list[list[list[str]]] = [[]]
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.strip() == SEPARATOR:
+            segments.append([])
+        elif line.split():
+            segments[-1].append(line.split())
+    segments = [s for s in segments if s]
+    boundaries: list[int] = []
+    position = 0
+    for seg in segments[:-1]:
+        position += sum(len(s) for s in seg)
+        boundaries.append(position)
+    return GoldDoc(path.name, [s for seg in segments for s in seg], boundaries, len(segments))
+
+
+def _labels(boundaries: Sequence[int], n: int) -> np.ndarray:
+    """Segment number of every word position."""
+    marks = np.zeros(n + 1, dtype=np.int64)
+    for b in boundaries:
+        if 0 < b < n:
+            marks[b] += 1
+    return np.cumsum(marks)[:n]
+
+
+def pk(ref: Sequence[int], hyp: Sequence[int], n: int, k: int) -> float:
+    """Beeferman's Pk: share of word pairs k apart on whose same-segment status ref and hyp disagree."""
+    if n <= k:
+        return 0.0
+    r, h = _labels(ref, n), _labels(hyp, n)
+    return float(np.mean((r[k:] == r[:-k]) != (h[k:] == h[:-k])))
+
+
+def windowdiff(ref: Sequence[int], hyp: Sequence[int], n: int, k: int) -> float:
+    """Pevzner & Hearst's WindowDiff: share of windows of k words with a different boundary count."""
+    if n <= k:
+        return 0.0
+    r, h = _labels(ref, n), _labels(hyp, n)
+    return float(np.mean((r[k:] - r[:-k]) != (h[k:] - h[:-k])))
+
+
+def even_boundaries(doc: GoldDoc) -> list[int]:
+    """Gold count of segments, boundaries at evenly spaced sentence ends (as bayes-seg's baseline)."""
+    ends = np.cumsum([len(s) for s in doc.sentences])
+    n_sent = len(doc.sentences)
+    return [int(ends[round(n_sent * j / doc.n_segments) - 1]) for j in range(1, doc.n_segments)]
+
+
+def build_transcript(doc: GoldDoc, wpm: float) -> tuple[transcript_pb2.Transcript, np.ndarray]:
+    """Transcript with one segment per sentence and a word every 60/wpm seconds; word start times."""
+    step = 60.0 / wpm
+    segments = []
+    index = 0
+    for i, sent in enumerate(doc.sentences):
+        words = [
+            transcript_pb2.Word(
+                start=(index + j) * step, end=(index + j + 0.9) * step, text=w, probability=1.0
+            )
+            for j, w in enumerate(sent)
+        ]
+        segments.append(
+            transcript_pb2.Segment(
+                id=i, start=words[0].start, end=words[-1].end, text=" ".join(sent), words=words
+            )
+        )
+        index += len(sent)
+    transcript = transcript_pb2.Transcript(
+        language="en", duration=index * step, segments=segments, engine="bench"
+    )
+    return transcript, np.arange(index) * step
+
+
+def texttiling_boundaries(doc: GoldDoc) -> list[int]:
+    """nltk TextTiling with default parameters, each sentence a paragraph; boundaries as word positions."""
+    from nltk.tokenize.texttiling import TextTilingTokenizer
+
+    text = "\n\n".join(" ".join(s) for s in doc.sentences)
+    tiles = TextTilingTokenizer(stopwords=sorted(STOPWORDS)).tokenize(text)
+    boundaries: list[int] = []
+    position = 0
+    for tile in tiles[:-1]:
+        position += len(tile.split())
+        boundaries.append(position)
+    return boundaries
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print per-document lines, a summary table and a JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--min-seconds", type=float, default=120.0)
+    parser.add_argument("--max-seconds", type=float, default=1200.0)
+    parser.add_argument("--wpm", type=float, default=150.0)
+    parser.add_argument("--no-texttiling", action="store_true")
+    args = parser.parse_args(argv)
+
+    paths = sorted([*args.data.glob("*.ref"), *args.data.glob("*.dev")])
+    if not paths:
+        print(f"no .ref or .dev files in {args.data}", file=sys.stderr)
+        return 2
+    settings = AnalyzerSettings(engine="lexical")  # type: ignore[call-arg]
+    engine = build_engine(settings)
+    options = resolve_options(settings, min_seconds=args.min_seconds, max_seconds=args.max_seconds)
+    options = dataclasses.replace(options, max_snippets=0)  # keep every segment
+    rows: dict[str, list[float]] = {k: [] for k in ("pk", "wd", "none_pk", "none_wd", "even_pk", "even_wd")}
+    rows |= {"tt_pk": [], "tt_wd": [], "seconds": [], "tt_seconds": [], "found": [], "gold": []}
+    print(f"{'doc':10} {'words':>6} {'gold':>4} {'found':>5} {'Pk':>6} {'WD':>6} {'s':>6}")
+    for path in paths:
+        doc = read_ref(path)
+        n, k = doc.n_words, doc.k
+        transcript, word_starts = build_transcript(doc, args.wpm)
+        began = time.perf_counter()
+        items = engine.analyze(transcript, options, lambda *_: None, threading.Event())
+        rows["seconds"].append(time.perf_counter() - began)
+        cuts = {int(np.searchsorted(word_starts, t, side="left")) for it in items for t in (it.start, it.end)}
+        hyp = sorted(c for c in cuts if 0 < c < n)
+        rows["pk"].append(pk(doc.boundaries, hyp, n, k))
+        rows["wd"].append(windowdiff(doc.boundaries, hyp, n, k))
+        rows["none_pk"].append(pk(doc.boundaries, [], n, k))
+        rows["none_wd"].append(windowdiff(doc.boundaries, [], n, k))
+        even = even_boundaries(doc)
+        rows["even_pk"].append(pk(doc.boundaries, even, n, k))
+        rows["even_wd"].append(windowdiff(doc.boundaries, even, n, k))
+        if not args.no_texttiling:
+            began = time.perf_counter()
+            tt = texttiling_boundaries(doc)
+            rows["tt_seconds"].append(time.perf_counter() - began)
+            rows["tt_pk"].append(pk(doc.boundaries, tt, n, k))
+            rows["tt_wd"].append(windowdiff(doc.boundaries, tt, n, k))
+        rows["found"].append(len(hyp) + 1)
+        rows["gold"].append(doc.n_segments)
+        print(
+            f"{doc.name:10} {n:6d} {doc.n_segments:4d} {len(hyp) + 1:5d} "
+            f"{rows['pk'][-1]:6.3f} {rows['wd'][-1]:6.3f} {rows['seconds'][-1]:6.2f}",
+            flush=True,
+        )
+
+    def mean(key: str) -> float:
+        return statistics.fmean(rows[key]) if rows[key] else float("nan")
+
+    print()
+    print(f"{len(paths)} documents, {args.wpm:g} words/min, engine {engine.name!r}, ")
+    print(
+        f"range {options.min_seconds:g}-{options.max_seconds:g} s, segments found/gold {mean('found'):.1f}/{mean('gold'):.1f}"
+    )
+    print(f"{'system':34} {'Pk':>6} {'WD':>6} {'s/doc':>6}")
+    print(f"{'no boundaries':34} {mean('none_pk'):6.3f} {mean('none_wd'):6.3f}")
+    print(f"{'even spacing, gold count':34} {mean('even_pk'):6.3f} {mean('even_wd'):6.3f}")
+    if rows["tt_pk"]:
+        print(
+            f"{'TextTiling (nltk defaults)':34} {mean('tt_pk'):6.3f} {mean('tt_wd'):6.3f} {mean('tt_seconds'):6.2f}"
+        )
+    print(
+        f"{'analyzer ' + engine.name + ' (count not given)':34} {mean('pk'):6.3f} {mean('wd'):6.3f} {mean('seconds'):6.2f}"
+    )
+    print(
+        json.dumps(
+            {
+                "pk": round(mean("pk"), 4),
+                "windowdiff": round(mean("wd"), 4),
+                "docs": len(paths),
+                "none_pk": round(mean("none_pk"), 4),
+                "even_pk": round(mean("even_pk"), 4),
+                "texttiling_pk": round(mean("tt_pk"), 4) if rows["tt_pk"] else None,
+                "seconds_per_doc": round(mean("seconds"), 3),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
