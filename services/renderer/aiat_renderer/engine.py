@@ -15,6 +15,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
+import av
+
 from aiat.errors import Cancelled, EngineError, EngineUnavailable, InvalidInput, MediaNotFound
 from aiat.media import MediaInfo, UnreadableMedia, ffmpeg_exe, probe
 from aiat.store import MediaStore, StorePathError
@@ -282,11 +284,12 @@ class FfmpegEngine:
         title_top = margin
         logo_rel = job.logo_path or s.logo_path
         if logo_rel:
-            logo_path, logo_info = self._media(logo_rel, "logo_path")
-            if not logo_info.has_video or logo_info.width <= 0:
-                raise InvalidInput(f"logo {logo_rel!r} is not an image")
+            logo_path = self._store_path(logo_rel, "logo_path")
+            if not logo_path.is_file():
+                raise MediaNotFound(f"logo_path {logo_rel!r} does not exist in the media store")
+            logo_w, logo_h = image_size(logo_path)
             lw = max(2, round(w * 0.14) // 2 * 2)
-            lh = max(2, round(lw * logo_info.height / logo_info.width) // 2 * 2)
+            lh = max(2, round(lw * logo_h / logo_w) // 2 * 2)
             spec.logo_input, spec.logo = next_input, (lw, lh, str(w - lw - margin), str(margin))
             args += ["-i", str(logo_path)]
             next_input += 1
@@ -380,6 +383,19 @@ class FfmpegEngine:
             out.append(TextLine(write_text(work, f"intro{i}", line), str(y), size, color))
             y += step
         return out
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """Width and height of an image (or a video's first stream); InvalidInput when unreadable."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            width, height = int(stream.codec_context.width), int(stream.codec_context.height)
+    except (av.FFmpegError, OSError, IndexError, ValueError) as exc:
+        raise InvalidInput(f"{path.name} is not a readable image") from exc
+    if width <= 0 or height <= 0:
+        raise InvalidInput(f"{path.name} is not a readable image")
+    return width, height
 
 
 def write_text(work: Path, name: str, text: str) -> Path:

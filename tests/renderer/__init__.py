@@ -1,0 +1,1 @@
+"""Renderer service tests: real ffmpeg, real gRPC server in-process."""
