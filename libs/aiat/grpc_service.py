@@ -34,7 +34,7 @@ class GrpcApp:
     ) -> None:
         self.service_name = service_name
         self.server = grpc.aio.server(options=GRPC_OPTIONS)
-        self.health = health.aio.HealthServicer()
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         register(self.server)
         reflection.enable_server_reflection(
@@ -84,7 +84,11 @@ async def run_service(
         log.info("metrics on :%d/metrics", metrics_port)
     port = await app.start()
     log.info("%s listening on port %d (NOT_SERVING until the engine is loaded)", app.service_name, port)
-    load = asyncio.create_task(load_engine())
+
+    async def _load() -> None:
+        await load_engine()
+
+    load = asyncio.create_task(_load())
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({load, stopped}, return_when=asyncio.FIRST_COMPLETED)
     if load.done():

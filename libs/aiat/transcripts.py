@@ -49,7 +49,8 @@ def cues_from_segments(segments: Iterable[transcript_pb2.Segment]) -> list[tuple
 def to_srt(cues: Sequence[tuple[float, float, str]]) -> str:
     """SubRip text of the cues."""
     blocks = [
-        f"{i}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{text}\n" for i, (start, end, text) in enumerate(cues, 1)
+        f"{i}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{text}\n"
+        for i, (start, end, text) in enumerate(cues, 1)
     ]
     return "\n".join(blocks)
 

@@ -1,0 +1,1 @@
+"""AIAT gateway: the REST API, the database, the job publisher and the worker that drives jobs."""

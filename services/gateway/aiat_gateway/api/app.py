@@ -1,0 +1,77 @@
+"""FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from aiat.store import MediaStore, StorePathError
+from aiat_gateway.api.deps import AppState
+from aiat_gateway.api.routes import health, sessions, snippets
+from aiat_gateway.db.engine import make_engine, make_session_factory
+from aiat_gateway.errors import DomainError
+from aiat_gateway.nats_client import NatsClient
+from aiat_gateway.settings import GatewaySettings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    """Build the gateway app; the schema must already be migrated (`aiat-gateway migrate`)."""
+    settings = settings or GatewaySettings()
+    engine = make_engine(settings.sqlalchemy_url)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        store=MediaStore(settings.media_root),
+        nats=NatsClient(settings.nats_url, settings.jobs_stream),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await state.nats.connect(wait=5.0)
+        yield
+        await state.nats.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="AIAT Snippets API",
+        version="1.0",
+        description="Turn recorded lectures into short, finished video snippets.",
+        lifespan=lifespan,
+    )
+    app.state.aiat = state
+    app.include_router(sessions.router, prefix=API_PREFIX)
+    app.include_router(snippets.router, prefix=API_PREFIX)
+    app.include_router(snippets.output_router)
+    app.include_router(health.router)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(StorePathError)
+    async def _bad_path(_request: Request, exc: StorePathError) -> JSONResponse:
+        return JSONResponse({"detail": "no such file"}, status_code=404)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        message = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}" for e in errors
+        )
+        return JSONResponse({"detail": message, "errors": jsonable(errors)}, status_code=422)
+
+    return app
+
+
+def jsonable(errors: object) -> object:
+    """Validation errors made JSON-safe (pydantic may include exception objects in `ctx`)."""
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(errors, custom_encoder={Exception: str})

@@ -1,0 +1,42 @@
+"""FastAPI dependencies: settings, DB sessions, the NATS client, the media store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from aiat.store import MediaStore
+from aiat_gateway.nats_client import NatsClient
+from aiat_gateway.settings import GatewaySettings
+
+
+@dataclass
+class AppState:
+    """What the app builds once at start-up and every request shares."""
+
+    settings: GatewaySettings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    store: MediaStore
+    nats: NatsClient
+
+
+def get_state(request: Request) -> AppState:
+    """The application state."""
+    state: AppState = request.app.state.aiat
+    return state
+
+
+def get_db(state: Annotated[AppState, Depends(get_state)]) -> Iterator[Session]:
+    """One DB session per request."""
+    with state.session_factory() as db:
+        yield db
+
+
+State = Annotated[AppState, Depends(get_state)]
+Db = Annotated[Session, Depends(get_db)]

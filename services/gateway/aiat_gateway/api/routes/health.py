@@ -1,0 +1,52 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from aiat.grpc_service import check_health
+from aiat_gateway.api.deps import AppState, State
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+def _db_ok(state: AppState) -> str:
+    try:
+        with state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:
+        return f"error: {exc.__class__.__name__}: {exc}"
+
+
+@router.get("/readyz")
+async def readyz(state: State) -> JSONResponse:
+    """Ready when the DB, NATS and each gRPC service answer; 503 naming what is not."""
+    s = state.settings
+    db_status, *services = await asyncio.gather(
+        asyncio.to_thread(_db_ok, state),
+        check_health(s.transcriber_addr),
+        check_health(s.analyzer_addr),
+        check_health(s.renderer_addr),
+    )
+    checks = {
+        "database": db_status,
+        "nats": "ok" if state.nats.connected else "error: not connected",
+        "transcriber": services[0],
+        "analyzer": services[1],
+        "renderer": services[2],
+    }
+    ready = all(v in ("ok", "SERVING") for v in checks.values())
+    failing = [k for k, v in checks.items() if v not in ("ok", "SERVING")]
+    body = {"status": "ready" if ready else "not ready", "checks": checks, "failing": failing}
+    return JSONResponse(body, status_code=200 if ready else 503)

@@ -1,0 +1,126 @@
+"""Session endpoints: upload, list, status, results, plan, transcript."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi.responses import PlainTextResponse, Response
+
+from aiat import transcripts
+from aiat_gateway import outbox
+from aiat_gateway import sessions as logic
+from aiat_gateway.api.deps import AppState, Db, State
+from aiat_gateway.db.models import LectureSession
+from aiat_gateway.drive.links import InvalidDriveLink, parse_drive_link
+from aiat_gateway.errors import Conflict, Invalid
+from aiat_gateway.schemas import (
+    JobStatusOut,
+    PlanIn,
+    SessionOut,
+    SessionResultsOut,
+    SnippetOut,
+    UploadSessionRequest,
+)
+
+router = APIRouter(tags=["sessions"])
+
+
+def session_out(session: LectureSession, count: int | None = None) -> SessionOut:
+    """Session body with its snippet count."""
+    out = SessionOut.model_validate(session)
+    out.snippet_count = len(session.snippets) if count is None else count
+    return out
+
+
+def results_out(session: LectureSession) -> SessionResultsOut:
+    """Session body with all its snippets."""
+    base = session_out(session).model_dump()
+    return SessionResultsOut(**base, snippets=[SnippetOut.model_validate(s) for s in session.snippets])
+
+
+async def publish_now(state: AppState, row_id: int) -> None:
+    """Publish a just-committed job; if NATS is down the worker's reconciler publishes it later."""
+    await outbox.flush(state.session_factory, state.nats.js if state.nats.connected else None, ids=[row_id])
+
+
+@router.post("/upload-session", response_model=SessionOut)
+def upload_session(
+    body: UploadSessionRequest, db: Db, state: State, background: BackgroundTasks
+) -> SessionOut:
+    """Create a session for a Google Drive link and start processing it."""
+    link = body.drive_link.strip()
+    try:
+        parsed = parse_drive_link(link)
+    except InvalidDriveLink as exc:
+        raise Invalid(str(exc)) from exc
+    session, row_id = logic.create_session(db, body.name, body.module, link, parsed.file_id)
+    background.add_task(publish_now, state, row_id)
+    return session_out(session, 0)
+
+
+@router.get("/sessions", response_model=list[SessionOut])
+def list_sessions(
+    db: Db,
+    state: State,
+    skip: Annotated[int, Query(ge=0, description="Records to skip")] = 0,
+    limit: Annotated[int, Query(ge=1, description="Maximum records to return")] = 100,
+    sort_by: Annotated[str, Query(description=f"One of: {', '.join(logic.SORTABLE)}")] = "created_at",
+    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+) -> list[SessionOut]:
+    """A page of sessions."""
+    if limit > state.settings.max_list_limit:
+        raise Invalid(f"limit must be at most {state.settings.max_list_limit}")
+    rows = logic.list_sessions(db, skip, limit, sort_by, order)
+    counts = logic.snippet_counts(db, [s.id for s in rows])
+    return [session_out(s, counts.get(s.id, 0)) for s in rows]
+
+
+@router.get("/jobs/{session_id}/status", response_model=JobStatusOut)
+def job_status(session_id: int, db: Db) -> JobStatusOut:
+    """The session's processing status."""
+    session = logic.get_session(db, session_id)
+    return JobStatusOut(
+        job_status=session.job_status, progress=session.progress, error_message=session.error_message
+    )
+
+
+@router.get("/sessions/{session_id}/results", response_model=SessionResultsOut)
+def session_results(session_id: int, db: Db) -> SessionResultsOut:
+    """The session with every identified snippet."""
+    return results_out(logic.get_session(db, session_id))
+
+
+@router.patch("/sessions/{session_id}/plan", response_model=SessionResultsOut)
+def update_plan(session_id: int, body: PlanIn, db: Db, state: State) -> SessionResultsOut:
+    """Replace the session's snippets with a person's plan."""
+    items = [logic.PlanItem(name=s.name, start=s.start, end=s.end, summary=s.summary) for s in body.snippets]
+    session, old_files = logic.update_plan(db, session_id, items, state.settings.max_plan_snippets)
+    out_dir = state.store.output_dir(session_id)
+    for name in old_files:
+        path = state.store.resolve(f"{out_dir}/{name}")
+        path.unlink(missing_ok=True)
+        path.with_suffix(".srt").unlink(missing_ok=True)
+    return results_out(session)
+
+
+@router.get(
+    "/sessions/{session_id}/transcript",
+    responses={200: {"content": {"application/json": {}, "text/plain": {}, "text/vtt": {}}}},
+)
+def session_transcript(
+    session_id: int, db: Db, state: State, format: Literal["json", "srt", "vtt", "txt"] = "json"
+) -> Response:
+    """The session's transcript: JSON segments with words, or SRT / WebVTT / plain text."""
+    session = logic.get_session(db, session_id)
+    if not session.transcript_path:
+        raise Conflict(f"session {session_id} has no transcript yet (status {session.job_status!r})")
+    transcript = transcripts.loads(state.store.resolve(session.transcript_path).read_bytes())
+    cues = transcripts.cues_from_segments(transcript.segments)
+    if format == "srt":
+        return PlainTextResponse(transcripts.to_srt(cues), media_type="application/x-subrip")
+    if format == "vtt":
+        return PlainTextResponse(transcripts.to_vtt(cues), media_type="text/vtt")
+    if format == "txt":
+        return PlainTextResponse(transcripts.to_text(cues))
+    return Response(transcripts.dumps(transcript), media_type="application/json")

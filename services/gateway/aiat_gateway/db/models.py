@@ -1,0 +1,171 @@
+"""SQLAlchemy 2 models: sessions, snippets, render tasks and the job outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores naive UTC, returns aware UTC (SQLite keeps no time zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a stable constraint naming convention (for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Status:
+    """The contract's session status strings."""
+
+    PENDING = "Pending"
+    DOWNLOADING = "Processing: Downloading"
+    TRANSCRIBING = "Processing: Transcribing"
+    ANALYZING = "Processing: Analyzing"
+    FINISHED = "Finished"
+    FAILED = "Failed"
+    TERMINAL = frozenset({FINISHED, FAILED})
+
+
+class TaskStatus:
+    """The contract's render task status strings."""
+
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    TERMINAL = frozenset({SUCCESS, FAILURE})
+
+
+class LectureSession(Base):
+    """One uploaded lecture and its processing state."""
+
+    __tablename__ = "sessions"
+    # Ids are never reused, also on SQLite: a client may still hold the id of a deleted row.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(300))
+    module: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    drive_link: Mapped[str] = mapped_column(String(2048), unique=True)
+    drive_file_id: Mapped[str] = mapped_column(String(200), index=True)
+    job_status: Mapped[str] = mapped_column(String(64), default=Status.PENDING, index=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    progress: Mapped[float | None] = mapped_column(Float, nullable=True)
+    job_id: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    source_filename: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    media_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    media_duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    transcript_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    analyzer_engine: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    snippets: Mapped[list[Snippet]] = relationship(
+        back_populates="session", cascade="all, delete-orphan", order_by="Snippet.position"
+    )
+
+
+class Snippet(Base):
+    """One planned segment of a session, and its rendered file once processed."""
+
+    __tablename__ = "snippets"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    start_second: Mapped[int] = mapped_column(Integer)
+    end_second: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    origin: Mapped[str] = mapped_column(String(16), default="analyzer")
+    storage_link: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    session: Mapped[LectureSession] = relationship(back_populates="snippets")
+
+
+class RenderTask(Base):
+    """One request to render a snippet (POST /snippets/{id}/process)."""
+
+    __tablename__ = "render_tasks"
+
+    task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    snippet_id: Mapped[int | None] = mapped_column(
+        ForeignKey("snippets.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.PENDING, index=True)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    progress: Mapped[float | None] = mapped_column(Float, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    options_json: Mapped[str] = mapped_column(Text, default="{}")
+    output_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OutboxMessage(Base):
+    """A job committed with its request, published to JetStream after the commit (transactional outbox)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    msg_id: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    publish_attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,34 @@
+"""Alembic environment: runs against the URL the caller put in the config (see db/migrate.py)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from aiat_gateway.db.engine import make_engine
+from aiat_gateway.db.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    engine = make_engine(str(config.get_main_option("sqlalchemy.url")))
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()

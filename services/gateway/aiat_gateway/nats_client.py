@@ -1,0 +1,92 @@
+"""One NATS/JetStream connection per process, with the jobs stream and background reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+log = logging.getLogger(__name__)
+
+SESSION_SUBJECT = "aiat.jobs.session"
+RENDER_SUBJECT = "aiat.jobs.render"
+EVENTS_PREFIX = "aiat.events"
+
+
+class NatsClient:
+    """Connects (retrying in the background when NATS is down) and ensures the jobs stream."""
+
+    def __init__(self, url: str, stream: str, duplicate_window: float = 600.0) -> None:
+        self.url = url
+        self.stream = stream
+        self.duplicate_window = duplicate_window
+        self.nc: Client | None = None
+        self.js: JetStreamContext | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
+
+    @property
+    def connected(self) -> bool:
+        """True while the connection is up and the stream is known to exist."""
+        return self.nc is not None and self.nc.is_connected and self.ready.is_set()
+
+    async def connect(self, wait: float | None = None) -> None:
+        """Start connecting in the background; optionally wait up to `wait` seconds for it."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._connect_loop())
+        if wait:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ready.wait(), wait)
+
+    async def _connect_loop(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                nc = await nats.connect(
+                    self.url,
+                    name="aiat",
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=1,
+                    connect_timeout=2,
+                )
+                js = nc.jetstream()
+                await ensure_stream(js, self.stream, self.duplicate_window)
+                self.nc, self.js = nc, js
+                self.ready.set()
+                log.info("connected to NATS at %s", self.url)
+                return
+            except Exception as exc:  # any failure: keep retrying, the outbox holds the jobs
+                log.warning("NATS not reachable at %s (%s); retrying in %.1fs", self.url, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def close(self) -> None:
+        """Stop reconnecting and drain the connection."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.nc is not None and not self.nc.is_closed:
+            with contextlib.suppress(Exception):
+                await self.nc.drain()
+
+
+async def ensure_stream(js: JetStreamContext, name: str, duplicate_window: float) -> None:
+    """Create the work-queue jobs stream if missing (idempotent across processes)."""
+    config = StreamConfig(
+        name=name,
+        subjects=["aiat.jobs.>"],
+        retention=RetentionPolicy.WORK_QUEUE,
+        storage=StorageType.FILE,
+        duplicate_window=duplicate_window,
+    )
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        await js.update_stream(config)

@@ -1,0 +1,127 @@
+"""Request and response bodies of the REST contract (plus documented extra fields)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class UploadSessionRequest(BaseModel):
+    """POST /upload-session body."""
+
+    name: str = Field(min_length=1, max_length=300)
+    module: str | None = Field(default=None, max_length=300)
+    drive_link: str = Field(min_length=1, max_length=2048)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must not be blank")
+        return value.strip()
+
+
+class SessionOut(BaseModel):
+    """A session as the contract shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    module: str | None
+    drive_link: str
+    job_status: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    error_message: str | None = None
+    progress: float | None = None
+    media_duration: float | None = None
+    language: str | None = None
+    snippet_count: int = 0
+
+
+class JobStatusOut(BaseModel):
+    """GET /jobs/{id}/status: the contract's `job_status`, plus progress and error."""
+
+    job_status: str
+    progress: float | None = None
+    error_message: str | None = None
+
+
+class SnippetOut(BaseModel):
+    """A snippet: the contract's fields plus exact times, score and render state."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    session_id: int
+    position: int
+    name: str
+    summary: str
+    start_second: int
+    end_second: int
+    start: float
+    end: float
+    score: float | None = None
+    reason: str | None = None
+    origin: str
+    storage_link: str | None = None
+    created_at: dt.datetime
+
+
+class SessionResultsOut(SessionOut):
+    """GET /sessions/{id}/results: the session with its snippets."""
+
+    snippets: list[SnippetOut]
+
+
+class PlanSnippetIn(BaseModel):
+    """One snippet of PATCH /sessions/{id}/plan."""
+
+    name: str = Field(max_length=300)
+    start: float = Field(ge=0)
+    end: float = Field(gt=0)
+    summary: str = Field(default="", max_length=5000)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("snippet name must not be empty")
+        return value.strip()
+
+
+class PlanIn(BaseModel):
+    """PATCH /sessions/{id}/plan body."""
+
+    snippets: list[PlanSnippetIn]
+
+
+class ProcessIn(BaseModel):
+    """Optional render options for POST /snippets/{id}/process (defaults from settings)."""
+
+    aspect: Literal["landscape", "vertical", "square"] | None = None
+    captions: bool | None = None
+    intro: bool | None = None
+
+
+class ProcessOut(BaseModel):
+    """POST /snippets/{id}/process response."""
+
+    message: str
+    task_id: str
+
+
+class TaskOut(BaseModel):
+    """GET /snippets/tasks/{task_id} response."""
+
+    task_id: str
+    status: str
+    result: str | None = None
+    error: str | None = None
+    progress: float | None = None
+    snippet_id: int | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime

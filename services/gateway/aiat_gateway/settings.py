@@ -1,0 +1,71 @@
+"""Gateway and worker settings (environment variables with the AIAT_ prefix)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from aiat.settings import AiatSettings
+
+
+class GatewaySettings(AiatSettings):
+    """Everything the gateway API and the worker read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="AIAT_", extra="ignore", populate_by_name=True)
+
+    database_url: str = ""
+    nats_url: str = "nats://127.0.0.1:4222"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    transcriber_addr: str = "127.0.0.1:50051"
+    analyzer_addr: str = "127.0.0.1:50052"
+    renderer_addr: str = "127.0.0.1:50053"
+
+    drive_endpoint: str | None = None
+    drive_max_bytes: int = 20 * 1024**3
+    drive_timeout_seconds: float = 60.0
+
+    jobs_stream: str = "AIAT_JOBS"
+    job_ack_wait_seconds: float = 60.0
+    job_max_deliver: int = 5
+    job_backoff_seconds: float = 5.0
+    job_backoff_max_seconds: float = 60.0
+    job_stale_seconds: float = 300.0
+    reconcile_interval_seconds: float = 10.0
+    worker_concurrency: int = 2
+
+    transcribe_timeout_seconds: float = 4 * 3600.0
+    analyze_timeout_seconds: float = 3600.0
+    render_timeout_seconds: float = 3600.0
+
+    max_plan_snippets: int = 200
+    max_list_limit: int = 1000
+    render_aspect: str = Field("landscape", pattern="^(landscape|vertical|square)$")
+    render_intro: bool = True
+    render_captions: bool = True
+
+    @field_validator("job_max_deliver", "worker_concurrency", "max_plan_snippets")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @model_validator(mode="after")
+    def _defaults_from_data_dir(self) -> GatewaySettings:
+        if not self.database_url:
+            path = (self.data_dir.resolve() / "aiat.db").as_posix()
+            self.database_url = f"sqlite:///{path}"
+        if self.drive_endpoint == "":
+            self.drive_endpoint = None
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the psycopg (v3) driver named for PostgreSQL."""
+        url = self.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url

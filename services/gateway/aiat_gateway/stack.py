@@ -1,0 +1,139 @@
+"""`make run`: the whole system on one machine — NATS, the three gRPC services, the worker, the gateway."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from aiat.nats_server import NatsServer
+from aiat.net import free_port
+from aiat.settings import configure_logging
+from aiat_gateway.db.migrate import upgrade
+from aiat_gateway.settings import GatewaySettings
+
+log = logging.getLogger("aiat.stack")
+
+SERVICES = ("transcriber", "analyzer", "renderer")
+
+
+@dataclass
+class Child:
+    """One supervised process."""
+
+    name: str
+    argv: list[str]
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+
+def service_env(base: dict[str, str]) -> dict[str, str]:
+    """Env for every child: service addresses on free ports unless the operator set them."""
+    env = dict(base)
+    for name in SERVICES:
+        addr_key, port_key = f"AIAT_{name.upper()}_ADDR", f"AIAT_{name.upper()}_PORT"
+        if addr_key not in env:
+            port = env.get(port_key) or str(free_port())
+            env[port_key] = port
+            env[addr_key] = f"127.0.0.1:{port}"
+    return env
+
+
+def children() -> list[Child]:
+    """The processes of the stack, in start order (the gateway last, so it opens to a ready system)."""
+    py = sys.executable
+    return [
+        Child("transcriber", [py, "-m", "aiat_transcriber.server"]),
+        Child("analyzer", [py, "-m", "aiat_analyzer.server"]),
+        Child("renderer", [py, "-m", "aiat_renderer.server"]),
+        Child("worker", [py, "-m", "aiat_gateway.worker.main"]),
+        Child("gateway", [py, "-m", "aiat_gateway.main", "serve"]),
+    ]
+
+
+class Stack:
+    """Starts and supervises the children; any child dying stops the whole stack."""
+
+    def __init__(self, grace: float = 30.0) -> None:
+        self.grace = grace
+        self.nats: NatsServer | None = None
+        self.children = children()
+        self._stopping = False
+
+    def start(self) -> None:
+        """Start NATS (unless AIAT_NATS_URL is set), migrate the DB, then start every child."""
+        env = dict(os.environ)
+        settings = GatewaySettings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        env["AIAT_DATA_DIR"] = str(settings.data_dir.resolve())
+        if "AIAT_NATS_URL" not in env:
+            self.nats = NatsServer(settings.data_dir.resolve() / "nats").start()
+            env["AIAT_NATS_URL"] = self.nats.url
+            log.info("NATS with JetStream at %s", self.nats.url)
+        env = service_env(env)
+        upgrade(settings.sqlalchemy_url)
+        log.info("database ready at %s", settings.database_url)
+        for child in self.children:
+            child.proc = subprocess.Popen(child.argv, env=env)
+            log.info("started %s (pid %d)", child.name, child.proc.pid)
+        log.info(
+            "AIAT Snippets API at http://%s:%d/api/v1 (Ctrl-C stops everything)",
+            settings.http_host,
+            settings.http_port,
+        )
+
+    def watch(self) -> int:
+        """Block until a signal or a child's exit; returns the exit code for the stack."""
+        while not self._stopping:
+            for child in self.children:
+                if child.proc is not None and child.proc.poll() is not None:
+                    log.error("%s exited with code %s; stopping the stack", child.name, child.proc.returncode)
+                    return 1
+            time.sleep(0.5)
+        return 0
+
+    def request_stop(self, *_args: object) -> None:
+        """Signal handler: leave watch()."""
+        self._stopping = True
+
+    def stop(self) -> None:
+        """SIGTERM every child (gateway first), wait up to the grace period, then kill; stop NATS last."""
+        for child in reversed(self.children):
+            if child.proc is not None and child.proc.poll() is None:
+                child.proc.terminate()
+        deadline = time.monotonic() + self.grace
+        for child in reversed(self.children):
+            if child.proc is None:
+                continue
+            try:
+                child.proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop within %.0fs; killing it", child.name, self.grace)
+                child.proc.kill()
+                child.proc.wait()
+        if self.nats is not None:
+            self.nats.stop()
+        log.info("stopped")
+
+
+def main() -> None:
+    """Entry point of `aiat-stack` (`make run`)."""
+    settings = GatewaySettings()
+    configure_logging(settings.log_level)
+    stack = Stack()
+    signal.signal(signal.SIGTERM, stack.request_stop)
+    signal.signal(signal.SIGINT, stack.request_stop)
+    code = 1
+    try:
+        stack.start()
+        code = stack.watch()
+    finally:
+        stack.stop()
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

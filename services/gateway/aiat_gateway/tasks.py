@@ -1,0 +1,68 @@
+"""Render task logic shared by the API and the worker."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aiat.jobs.v1 import jobs_pb2
+from aiat_gateway import outbox
+from aiat_gateway.db.models import LectureSession, RenderTask, Snippet, Status, TaskStatus
+from aiat_gateway.errors import Conflict, NotFound
+from aiat_gateway.nats_client import RENDER_SUBJECT
+
+
+def get_snippet(db: Session, snippet_id: int) -> Snippet:
+    """The snippet, or NotFound."""
+    snippet = db.get(Snippet, snippet_id)
+    if snippet is None:
+        raise NotFound(f"snippet {snippet_id} not found")
+    return snippet
+
+
+def get_task(db: Session, task_id: str) -> RenderTask:
+    """The render task, or NotFound."""
+    task = db.get(RenderTask, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found")
+    return task
+
+
+def start_render(db: Session, snippet_id: int, options: dict[str, Any]) -> tuple[RenderTask, int | None]:
+    """Create (or return the running) render task of a snippet; returns it and its outbox row id if new."""
+    snippet = get_snippet(db, snippet_id)
+    session = db.get(LectureSession, snippet.session_id)
+    if session is None or session.job_status != Status.FINISHED or not session.media_path:
+        status = session.job_status if session else "missing"
+        raise Conflict(f"session of snippet {snippet_id} is {status!r}; snippets render once it has finished")
+    running = db.scalar(
+        select(RenderTask).where(
+            RenderTask.snippet_id == snippet_id,
+            RenderTask.status.in_([TaskStatus.PENDING, TaskStatus.STARTED]),
+        )
+    )
+    if running is not None:
+        return running, None
+    task = RenderTask(
+        task_id=str(uuid.uuid4()),
+        snippet_id=snippet.id,
+        session_id=snippet.session_id,
+        options_json=json.dumps(options, sort_keys=True),
+    )
+    db.add(task)
+    row = enqueue_render_job(db, task)
+    db.commit()
+    return task, row
+
+
+def enqueue_render_job(db: Session, task: RenderTask) -> int:
+    """Add the task's job to the outbox under a fresh message id."""
+    job = jobs_pb2.RenderJob(task_id=task.task_id, snippet_id=task.snippet_id or 0)
+    msg_id = f"render-{task.task_id}-{uuid.uuid4().hex[:12]}"
+    row = outbox.enqueue(db, RENDER_SUBJECT, msg_id, job.SerializeToString())
+    db.flush()
+    return row.id

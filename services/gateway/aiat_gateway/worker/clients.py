@@ -1,0 +1,124 @@
+"""gRPC clients of the three engine services, as plain async calls with progress callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from aiat.analyzer.v1 import analyzer_pb2, analyzer_pb2_grpc
+from aiat.common.v1 import transcript_pb2
+from aiat.grpc_service import GRPC_OPTIONS, check_health
+from aiat.renderer.v1 import renderer_pb2, renderer_pb2_grpc
+from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
+
+ProgressFn = Callable[[transcript_pb2.Progress], Awaitable[None]]
+
+PERMANENT_CODES = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.UNIMPLEMENTED,
+    }
+)
+
+
+class StepError(Exception):
+    """A pipeline step failed; `permanent` says whether retrying can help."""
+
+    def __init__(self, message: str, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def step_error(service: str, exc: grpc.aio.AioRpcError) -> StepError:
+    """Translate a gRPC error into a user-facing step error."""
+    code = exc.code()
+    return StepError(f"{service}: {exc.details() or code.name} ({code.name})", code in PERMANENT_CODES)
+
+
+async def _final(
+    service: str,
+    stream: AsyncIterator[Any],
+    result_field: str,
+    on_progress: ProgressFn | None,
+) -> Any:
+    result = None
+    try:
+        async for event in stream:
+            kind = event.WhichOneof("event")
+            if kind == "progress":
+                if on_progress is not None:
+                    await on_progress(event.progress)
+            elif kind == result_field:
+                result = getattr(event, result_field)
+    except grpc.aio.AioRpcError as exc:
+        raise step_error(service, exc) from exc
+    if result is None:
+        raise StepError(f"{service}: the stream ended without a {result_field}", permanent=False)
+    return result
+
+
+class EngineClients:
+    """Channels to the transcriber, analyzer and renderer (one channel each, reused)."""
+
+    def __init__(self, transcriber: str, analyzer: str, renderer: str, ready_wait: float = 60.0) -> None:
+        self._addrs = {"transcriber": transcriber, "analyzer": analyzer, "renderer": renderer}
+        self.ready_wait = ready_wait
+        self._channels = [
+            grpc.aio.insecure_channel(addr, options=GRPC_OPTIONS)
+            for addr in (transcriber, analyzer, renderer)
+        ]
+        self.transcriber = transcriber_pb2_grpc.TranscriberServiceStub(self._channels[0])
+        self.analyzer = analyzer_pb2_grpc.AnalyzerServiceStub(self._channels[1])
+        self.renderer = renderer_pb2_grpc.RendererServiceStub(self._channels[2])
+
+    async def transcribe(
+        self,
+        request: transcriber_pb2.TranscribeRequest,
+        timeout: float,
+        on_progress: ProgressFn | None = None,
+    ) -> transcript_pb2.Transcript:
+        """Run a transcription to its end."""
+        await self._ensure_serving("transcriber")
+        stream = self.transcriber.Transcribe(request, timeout=timeout)
+        result: transcript_pb2.Transcript = await _final("transcriber", stream, "transcript", on_progress)
+        return result
+
+    async def analyze(
+        self, request: analyzer_pb2.AnalyzeRequest, timeout: float, on_progress: ProgressFn | None = None
+    ) -> analyzer_pb2.Plan:
+        """Run an analysis to its end."""
+        await self._ensure_serving("analyzer")
+        stream = self.analyzer.Analyze(request, timeout=timeout)
+        result: analyzer_pb2.Plan = await _final("analyzer", stream, "plan", on_progress)
+        return result
+
+    async def render(
+        self, request: renderer_pb2.RenderRequest, timeout: float, on_progress: ProgressFn | None = None
+    ) -> renderer_pb2.RenderResult:
+        """Run a render to its end."""
+        await self._ensure_serving("renderer")
+        stream = self.renderer.Render(request, timeout=timeout)
+        result: renderer_pb2.RenderResult = await _final("renderer", stream, "result", on_progress)
+        return result
+
+    async def _ensure_serving(self, service: str) -> None:
+        """Wait (bounded) for the service's health to be SERVING, e.g. while its model loads."""
+        deadline = asyncio.get_running_loop().time() + self.ready_wait
+        while True:
+            status = await check_health(self._addrs[service], timeout=2.0)
+            if status == "SERVING":
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise StepError(f"{service} is not available ({status})", permanent=False)
+            await asyncio.sleep(0.5)
+
+    async def close(self) -> None:
+        """Close the channels."""
+        for channel in self._channels:
+            await channel.close(grace=None)

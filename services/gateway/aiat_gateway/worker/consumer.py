@@ -1,0 +1,146 @@
+"""A durable JetStream pull consumer: explicit ack, heartbeats, bounded redelivery with backoff, term()."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError, Message
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from aiat_gateway.worker.clients import StepError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Message, int], Awaitable[None]]
+GiveUp = Callable[[Message, str], Awaitable[None]]
+Touch = Callable[[Message], Awaitable[None]]
+
+
+@dataclass
+class ConsumerSpec:
+    """One job kind: its subject, durable name, message type and what to do with it."""
+
+    durable: str
+    subject: str
+    message_type: type[Message]
+    handle: Handler
+    give_up: GiveUp
+    touch: Touch
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Delay before redelivery number `attempt + 1`: exponential, capped."""
+    return float(min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+class JobConsumer:
+    """Pulls jobs of one kind and runs up to `concurrency` of them at a time."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        stream: str,
+        spec: ConsumerSpec,
+        *,
+        concurrency: int,
+        ack_wait: float,
+        max_deliver: int,
+        backoff_base: float,
+        backoff_cap: float,
+    ) -> None:
+        self.js = js
+        self.stream = stream
+        self.spec = spec
+        self.concurrency = concurrency
+        self.ack_wait = ack_wait
+        self.max_deliver = max_deliver
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetch and dispatch until `stop` is set, then wait for the jobs in hand."""
+        config = ConsumerConfig(
+            durable_name=self.spec.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait,
+            max_deliver=self.max_deliver,
+            max_ack_pending=max(self.concurrency * 4, 16),
+            filter_subject=self.spec.subject,
+        )
+        sub = await self.js.pull_subscribe(
+            self.spec.subject, durable=self.spec.durable, stream=self.stream, config=config
+        )
+        log.info("consuming %s as %s", self.spec.subject, self.spec.durable)
+        while not stop.is_set():
+            free = self.concurrency - len(self._running)
+            if free <= 0:
+                await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            try:
+                msgs = await sub.fetch(batch=free, timeout=1.0)
+            except (NatsTimeoutError, TimeoutError):
+                continue
+            except Exception as exc:  # connection trouble: back off, the client reconnects
+                log.warning("fetch on %s failed: %s", self.spec.subject, exc)
+                await asyncio.sleep(1.0)
+                continue
+            for msg in msgs:
+                task = asyncio.create_task(self.process(msg))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
+
+    async def process(self, msg: Msg) -> None:
+        """Handle one message and settle it: ack, nak with backoff, or term."""
+        attempt = msg.metadata.num_delivered
+        try:
+            job = self.spec.message_type.FromString(msg.data)
+        except DecodeError:
+            log.error("poison message on %s (not a %s); terminating it", msg.subject, self.spec.message_type)
+            await msg.term()
+            return
+        heartbeat = asyncio.create_task(self._heartbeat(msg, job))
+        try:
+            await self.spec.handle(job, attempt)
+        except StepError as exc:
+            await self._retry_or_give_up(msg, job, attempt, str(exc))
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug or an unexpected failure: retry, bounded
+            log.exception("job on %s failed unexpectedly", msg.subject)
+            await self._retry_or_give_up(msg, job, attempt, f"internal error: {exc}")
+            return
+        finally:
+            heartbeat.cancel()
+        await msg.ack()
+
+    async def _retry_or_give_up(self, msg: Msg, job: Message, attempt: int, reason: str) -> None:
+        if attempt >= self.max_deliver:
+            await self.spec.give_up(job, f"{reason} (gave up after {attempt} attempts)")
+            await msg.term()
+            return
+        delay = backoff(attempt, self.backoff_base, self.backoff_cap)
+        log.warning(
+            "job on %s: attempt %d failed (%s); retrying in %.0fs", msg.subject, attempt, reason, delay
+        )
+        await msg.nak(delay=delay)
+
+    async def _heartbeat(self, msg: Msg, job: Message) -> None:
+        interval = max(self.ack_wait / 4, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+                await self.spec.touch(job)

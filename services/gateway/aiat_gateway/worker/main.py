@@ -1,0 +1,148 @@
+"""The worker process: pulls session and render jobs from JetStream and drives them to the end."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from google.protobuf.message import Message
+from sqlalchemy.orm import Session
+
+from aiat.jobs.v1 import jobs_pb2
+from aiat.settings import configure_logging
+from aiat.store import MediaStore
+from aiat_gateway.db.engine import make_engine, make_session_factory
+from aiat_gateway.db.models import LectureSession, RenderTask, Status, utcnow
+from aiat_gateway.drive.download import DriveDownloader
+from aiat_gateway.nats_client import RENDER_SUBJECT, SESSION_SUBJECT, NatsClient
+from aiat_gateway.settings import GatewaySettings
+from aiat_gateway.worker.clients import EngineClients
+from aiat_gateway.worker.consumer import ConsumerSpec, JobConsumer
+from aiat_gateway.worker.pipeline import SessionPipeline
+from aiat_gateway.worker.reconciler import Reconciler
+from aiat_gateway.worker.render import RenderRunner
+from aiat_gateway.worker.state import WorkerDb
+
+log = logging.getLogger("aiat_gateway.worker")
+
+
+class Worker:
+    """Wires the consumers, the pipeline, the render runner and the reconciler together."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.sqlalchemy_url)
+        self.factory = make_session_factory(self.engine)
+        self.store = MediaStore(settings.media_root)
+        self.nats = NatsClient(settings.nats_url, settings.jobs_stream)
+        self.clients = EngineClients(
+            settings.transcriber_addr, settings.analyzer_addr, settings.renderer_addr
+        )
+        self.db = WorkerDb(self.factory)
+        downloader = DriveDownloader(
+            endpoint=settings.drive_endpoint,
+            max_bytes=settings.drive_max_bytes,
+            timeout=settings.drive_timeout_seconds,
+        )
+        self.pipeline = SessionPipeline(self.db, self.store, self.clients, downloader, settings)
+        self.renderer = RenderRunner(self.db, self.store, self.clients, settings)
+
+    def specs(self) -> list[ConsumerSpec]:
+        """The two job kinds this worker consumes."""
+        return [
+            ConsumerSpec("sessions", SESSION_SUBJECT, jobs_pb2.SessionJob, self._session, self._session_give_up,
+                         self._session_touch),
+            ConsumerSpec("renders", RENDER_SUBJECT, jobs_pb2.RenderJob, self._render, self._render_give_up,
+                         self._render_touch),
+        ]  # fmt: skip
+
+    async def _session(self, job: Message, attempt: int) -> None:
+        assert isinstance(job, jobs_pb2.SessionJob)
+        await self.pipeline.run(job, attempt)
+
+    async def _session_give_up(self, job: Message, reason: str) -> None:
+        assert isinstance(job, jobs_pb2.SessionJob)
+        if self.pipeline.is_current(await self.pipeline.snapshot(job.session_id), job):
+            await self.pipeline.fail(job.session_id, reason)
+
+    async def _session_touch(self, job: Message) -> None:
+        assert isinstance(job, jobs_pb2.SessionJob)
+
+        def _touch(db: Session) -> None:
+            s = db.get(LectureSession, job.session_id)
+            if s is not None and s.job_id == job.job_id and s.job_status not in Status.TERMINAL:
+                s.updated_at = utcnow()
+
+        await self.db.run(_touch)
+
+    async def _render(self, job: Message, attempt: int) -> None:
+        assert isinstance(job, jobs_pb2.RenderJob)
+        await self.renderer.run(job, attempt)
+
+    async def _render_give_up(self, job: Message, reason: str) -> None:
+        assert isinstance(job, jobs_pb2.RenderJob)
+        await self.renderer.fail(job.task_id, reason)
+
+    async def _render_touch(self, job: Message) -> None:
+        assert isinstance(job, jobs_pb2.RenderJob)
+
+        def _touch(db: Session) -> None:
+            t = db.get(RenderTask, job.task_id)
+            if t is not None:
+                t.updated_at = utcnow()
+
+        await self.db.run(_touch)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; jobs in hand finish (or are redelivered elsewhere after ack_wait)."""
+        await self.nats.connect()
+        stopped = asyncio.create_task(stop.wait())
+        ready = asyncio.create_task(self.nats.ready.wait())
+        await asyncio.wait({stopped, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            ready.cancel()
+            await self.close()
+            return
+        self.db.nc = self.nats.nc
+        assert self.nats.js is not None
+        s = self.settings
+        consumers = [
+            JobConsumer(
+                self.nats.js, s.jobs_stream, spec,
+                concurrency=s.worker_concurrency, ack_wait=s.job_ack_wait_seconds,
+                max_deliver=s.job_max_deliver, backoff_base=s.job_backoff_seconds,
+                backoff_cap=s.job_backoff_max_seconds,
+            )
+            for spec in self.specs()
+        ]  # fmt: skip
+        reconciler = Reconciler(self.factory, self.nats, s)
+        log.info("worker started")
+        await asyncio.gather(*(c.run(stop) for c in consumers), reconciler.run(stop))
+        await self.close()
+
+    async def close(self) -> None:
+        """Release connections."""
+        await self.clients.close()
+        await self.nats.close()
+        self.engine.dispose()
+        log.info("worker stopped")
+
+
+async def _main() -> None:
+    settings = GatewaySettings()
+    configure_logging(settings.log_level)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await Worker(settings).run(stop)
+
+
+def main() -> None:
+    """Entry point of `aiat-worker`."""
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()

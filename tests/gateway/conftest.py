@@ -1,0 +1,51 @@
+"""Gateway fixtures: the real app (FastAPI test client) on a real DB and a real NATS server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aiat.nats_server import NatsServer
+from aiat.net import free_port
+from aiat_gateway.api.app import create_app
+from aiat_gateway.api.deps import AppState
+from aiat_gateway.settings import GatewaySettings
+
+
+@dataclass
+class Gateway:
+    """A running gateway app and what the tests need to reach behind it."""
+
+    client: TestClient
+    settings: GatewaySettings
+    state: AppState
+    nats: NatsServer | None
+
+
+def make_settings(tmp_path: Path, database_url: str, nats_url: str, **extra: object) -> GatewaySettings:
+    """Settings for a test gateway; the engine services point at closed ports unless overridden."""
+    closed = f"127.0.0.1:{free_port()}"
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "nats_url": nats_url,
+        "transcriber_addr": closed,
+        "analyzer_addr": closed,
+        "renderer_addr": closed,
+        **extra,
+    }
+    return GatewaySettings.model_validate(values)
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, database_url: str) -> Iterator[Gateway]:
+    """The gateway on SQLite and on PostgreSQL, with its own NATS server (a stream per test)."""
+    with NatsServer(tmp_path / "nats") as nats:
+        settings = make_settings(tmp_path, database_url, nats.url)
+        app = create_app(settings)
+        with TestClient(app) as client:
+            yield Gateway(client, settings, app.state.aiat, nats)
