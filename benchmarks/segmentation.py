@@ -192,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return statistics.fmean(rows[key]) if rows[key] else float("nan")
 
     print()
-    print(f"{len(paths)} documents, {args.wpm:g} words/min, engine {engine.name!r}, ")
+    print(f"{len(paths)} documents, {args.wpm:g} words/min, engine {engine.name!r}")
     print(
         f"range {options.min_seconds:g}-{options.max_seconds:g} s, segments found/gold {mean('found'):.1f}/{mean('gold'):.1f}"
     )
