@@ -21,7 +21,7 @@ class RendererSettings(GrpcServiceSettings):
 
     # Encoding.
     encoder: Literal["auto", "libx264", "h264_nvenc"] = "auto"
-    x264_preset: str = "veryfast"
+    x264_preset: str = "superfast"
     x264_crf: int = Field(21, ge=0, le=51)
     nvenc_preset: str = "p4"
     nvenc_cq: int = Field(23, ge=0, le=51)
