@@ -39,6 +39,7 @@ class GatewaySettings(AiatSettings):
     analyze_timeout_seconds: float = 3600.0
     render_timeout_seconds: float = 3600.0
 
+    service_ready_wait_seconds: float = 60.0
     max_plan_snippets: int = 200
     max_list_limit: int = 1000
     render_aspect: str = Field("landscape", pattern="^(landscape|vertical|square)$")

@@ -37,7 +37,10 @@ class Worker:
         self.store = MediaStore(settings.media_root)
         self.nats = NatsClient(settings.nats_url, settings.jobs_stream)
         self.clients = EngineClients(
-            settings.transcriber_addr, settings.analyzer_addr, settings.renderer_addr
+            settings.transcriber_addr,
+            settings.analyzer_addr,
+            settings.renderer_addr,
+            ready_wait=settings.service_ready_wait_seconds,
         )
         self.db = WorkerDb(self.factory)
         downloader = DriveDownloader(

@@ -7,6 +7,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from aiat import transcripts
@@ -76,6 +77,7 @@ class SessionPipeline:
         self.clients = clients
         self.downloader = downloader
         self.settings = settings
+        self._in_flight: set[int] = set()
 
     async def snapshot(self, session_id: int) -> SessionSnapshot | None:
         """Current state of the session, or None when it was deleted."""
@@ -102,6 +104,16 @@ class SessionPipeline:
             log.info("session %s: job %s is stale or settled; skipping", job.session_id, job.job_id)
             return
         assert snap is not None
+        if snap.id in self._in_flight:
+            log.info("session %s is already being processed here; dropping the duplicate job", snap.id)
+            return
+        self._in_flight.add(snap.id)
+        try:
+            await self._run_steps(snap, attempt)
+        finally:
+            self._in_flight.discard(snap.id)
+
+    async def _run_steps(self, snap: SessionSnapshot, attempt: int) -> None:
         await self.db.update_session(snap.id, attempts=attempt)
         try:
             if not self._exists(snap.media_path):
@@ -189,19 +201,35 @@ class SessionPipeline:
         duration = snap.media_duration or transcript.duration
         items = plan_items(plan, duration)[: self.settings.max_plan_snippets]
 
-        def _finish(db: Session) -> None:
-            s = db.get(LectureSession, snap.id, with_for_update=True)
-            if s is None or s.job_id != snap.job_id or s.job_status in Status.TERMINAL:
-                return
+        def _finish(db: Session) -> bool:
+            # The conditional UPDATE takes the row's write lock first, so of two deliveries racing
+            # here (two replicas, or a duplicate) exactly one stores the plan.
+            claimed = db.execute(
+                update(LectureSession)
+                .where(
+                    LectureSession.id == snap.id,
+                    LectureSession.job_id == snap.job_id,
+                    LectureSession.job_status.not_in(Status.TERMINAL),
+                )
+                .values(
+                    job_status=Status.FINISHED,
+                    progress=1.0,
+                    error_message=None,
+                    analyzer_engine=plan.engine or None,
+                    finished_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            s = db.get(LectureSession, snap.id, populate_existing=True)
+            assert s is not None
             replace_plan(db, s, items, origin="analyzer")
-            s.analyzer_engine = plan.engine or None
-            s.job_status = Status.FINISHED
-            s.progress = 1.0
-            s.error_message = None
-            s.finished_at = utcnow()
-            s.updated_at = utcnow()
+            return True
 
-        await self.db.run(_finish)
+        if not await self.db.run(_finish):
+            log.info("session %s: another delivery already finished it", snap.id)
+            return
         await self.db.update_session(snap.id, job_status=Status.FINISHED)
         log.info("session %s finished with %d snippets", snap.id, len(items))
 
