@@ -145,5 +145,5 @@ def test_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "libx264",
         "vertical",
         1.5,
-        "veryfast",
+        "superfast",
     )
