@@ -91,7 +91,7 @@ def main() -> None:
         t0 = time.perf_counter()
         counter_video(root / "source.mp4", args.seconds + 4, fps=25, width=width, height=height)
         gen = time.perf_counter() - t0
-        settings = RendererSettings(data_dir=Path(tmp))
+        settings = RendererSettings(data_dir=Path(tmp), port=0)
         engine = FfmpegEngine(settings, MediaStore(root))
         engine.load()
         req = make_request(args.seconds, args.aspect)

@@ -53,7 +53,7 @@ def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(media_root: Path) -> RendererSettings:
     """Settings for the test store; encoder probed once (libx264 here)."""
     return RendererSettings(
-        data_dir=media_root.parent, x264_preset="ultrafast", max_concurrency=1, max_queue=4
+        data_dir=media_root.parent, port=0, x264_preset="ultrafast", max_concurrency=1, max_queue=4
     )
 
 

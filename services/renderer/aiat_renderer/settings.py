@@ -19,6 +19,7 @@ class RendererSettings(GrpcServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="AIAT_RENDERER_", extra="ignore", populate_by_name=True)
 
+    port: int = 50053
     # Encoding.
     encoder: Literal["auto", "libx264", "h264_nvenc"] = "auto"
     x264_preset: str = "superfast"
