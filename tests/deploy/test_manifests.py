@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from aiat.settings import AiatSettings
 from aiat_analyzer.settings import AnalyzerSettings
 from aiat_gateway.settings import GatewaySettings
 from aiat_renderer.settings import RendererSettings
@@ -16,7 +17,12 @@ from aiat_transcriber.settings import TranscriberSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
-SETTINGS = [GatewaySettings, TranscriberSettings, AnalyzerSettings, RendererSettings]
+SETTINGS: list[type[AiatSettings]] = [
+    GatewaySettings,
+    TranscriberSettings,
+    AnalyzerSettings,
+    RendererSettings,
+]
 
 
 def known_env_names() -> set[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
+from nats.aio.msg import Msg
 
 from aiat.jobs.v1 import jobs_pb2
 from aiat.media import probe
@@ -52,7 +53,7 @@ class EventLog:
         self._stop = asyncio.Event()
         nc = await nats.connect(self.url)
 
-        async def on_msg(msg: nats.aio.msg.Msg) -> None:
+        async def on_msg(msg: Msg) -> None:
             self.events.append(jobs_pb2.SessionEvent.FromString(msg.data))
 
         await nc.subscribe("aiat.events.session.*", cb=on_msg)
@@ -86,7 +87,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeD
     video = lecture_video(tmp / "lecture.mp4", LECTURE)
     port = free_port()
     with FakeDrive() as drive, NatsServer(tmp / "nats") as nats_server:
-        drive.add_file("1LectureVideoFileId_abcdefghijklmn", video, filename="Physics lecture 1.mp4", large=True)
+        drive.add_file(
+            "1LectureVideoFileId_abcdefghijklmn", video, filename="Physics lecture 1.mp4", large=True
+        )
         env = {
             **os.environ,
             "AIAT_DATA_DIR": str(tmp / "data"),
@@ -141,7 +144,9 @@ def test_lecture_to_snippet_through_rest(stack: tuple[str, FakeDrive, EventLog, 
     base, drive, events, tmp = stack
     client = httpx.Client(base_url=base, timeout=30)
     link = drive.share_link("1LectureVideoFileId_abcdefghijklmn")
-    created = client.post("/api/v1/upload-session", json={"name": "Motion", "module": "Physics", "drive_link": link})
+    created = client.post(
+        "/api/v1/upload-session", json={"name": "Motion", "module": "Physics", "drive_link": link}
+    )
     assert created.status_code == 200, created.text
     session_id = created.json()["id"]
     assert created.json()["job_status"] == "Pending"
@@ -159,7 +164,9 @@ def test_lecture_to_snippet_through_rest(stack: tuple[str, FakeDrive, EventLog, 
     for s in snippets:
         assert 0 <= s["start"] < s["end"] <= duration + 1e-6
         assert s["name"].strip()
-    transcript = client.get(f"/api/v1/sessions/{session_id}/transcript", params={"format": "txt"}).text.lower()
+    transcript = client.get(
+        f"/api/v1/sessions/{session_id}/transcript", params={"format": "txt"}
+    ).text.lower()
     assert "newton" in transcript and "energy" in transcript
 
     plan = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nats
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from aiat import transcripts
 from aiat.analyzer.v1 import analyzer_pb2
@@ -224,12 +224,8 @@ def test_stale_sessions_are_redriven_then_failed(tmp_path: Path, database_url: s
         a.job_status, a.attempts = Status.TRANSCRIBING, 1
         b.job_status, b.attempts = Status.DOWNLOADING, 3
         db.commit()
-        old = (utcnow() - dt.timedelta(seconds=600)).replace(tzinfo=None)
-        db.execute(
-            LectureSession.__table__.update()
-            .where(LectureSession.id.in_([a.id, b.id]))
-            .values(updated_at=old)
-        )
+        old = utcnow() - dt.timedelta(seconds=600)
+        db.execute(update(LectureSession).where(LectureSession.id.in_([a.id, b.id])).values(updated_at=old))
         db.commit()
         job_a = a.job_id
     assert len(sweep_stale(factory, settings)) == 1
