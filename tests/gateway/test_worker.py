@@ -30,7 +30,7 @@ from aiat_gateway.worker.clients import EngineClients
 from aiat_gateway.worker.main import Worker
 from aiat_gateway.worker.reconciler import sweep_stale
 from tests.fakes.fake_drive import FakeDrive
-from tests.fixtures.media import counter_video
+from tests.fixtures.media import counter_video, video_without_audio
 from tests.gateway import seed
 from tests.gateway.conftest import make_settings
 
@@ -238,3 +238,36 @@ def test_stale_sessions_are_redriven_then_failed(tmp_path: Path, database_url: s
         )
         assert rc.job_status == Status.PENDING  # fresh: left alone
     assert sweep_stale(factory, settings) == []  # the re-drive refreshed it
+
+
+@pytest.mark.parametrize(
+    ("scenario", "needle"),
+    [
+        ("quota", "quota"),
+        ("missing", "not found"),
+        ("unreadable", "not a readable video"),
+        ("silent", "no audio track"),
+    ],
+)
+async def test_download_problems_fail_with_a_clear_message(
+    tmp_path: Path, database_url: str, nats_server: NatsServer, scenario: str, needle: str
+) -> None:
+    with FakeDrive() as drive:
+        settings = fast(make_settings(tmp_path, database_url, nats_server.url, drive_endpoint=drive.base_url))
+        fid = seed.file_id(20)
+        if scenario == "quota":
+            drive.add_quota_exceeded(fid)
+        elif scenario == "unreadable":
+            drive.add_file(fid, b"\x00\x01garbage that is no container at all" * 100, filename="x.mp4")
+        elif scenario == "silent":
+            silent = await asyncio.to_thread(video_without_audio, tmp_path / "silent.mp4")
+            drive.add_file(fid, silent, filename="silent.mp4")
+        session_id = await submit(settings, 20)
+        async with RunningWorker(settings):
+            await wait_for(lambda: session_row(settings, session_id).job_status == Status.FAILED)
+        row = session_row(settings, session_id)
+        assert needle in (row.error_message or "").lower(), row.error_message
+        assert row.attempts == 1
+        # Nothing is left under a public name in the session's directory.
+        session_dir = MediaStore(settings.media_root).resolve(f"sessions/{session_id}")
+        assert not session_dir.exists() or not any(session_dir.iterdir())
