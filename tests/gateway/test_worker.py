@@ -22,7 +22,7 @@ from aiat_analyzer.server import build_app
 from aiat_analyzer.settings import AnalyzerSettings
 from aiat_gateway import outbox
 from aiat_gateway.db.engine import make_engine, make_session_factory
-from aiat_gateway.db.models import LectureSession, Snippet, Status, utcnow
+from aiat_gateway.db.models import LectureSession, RenderTask, Snippet, Status, utcnow
 from aiat_gateway.nats_client import SESSION_SUBJECT, NatsClient
 from aiat_gateway.sessions import create_session
 from aiat_gateway.settings import GatewaySettings
@@ -271,3 +271,72 @@ async def test_download_problems_fail_with_a_clear_message(
         # Nothing is left under a public name in the session's directory.
         session_dir = MediaStore(settings.media_root).resolve(f"sessions/{session_id}")
         assert not session_dir.exists() or not any(session_dir.iterdir())
+
+
+async def start_render_job(settings: GatewaySettings, snippet_id: int) -> str:
+    """Create a render task and publish its job, as POST /snippets/{id}/process does."""
+    from aiat_gateway.tasks import start_render
+
+    factory = make_session_factory(make_engine(settings.sqlalchemy_url))
+    with factory() as db:
+        task, row = start_render(db, snippet_id, {})
+    client = NatsClient(settings.nats_url, settings.jobs_stream)
+    await client.connect(wait=10)
+    await outbox.flush(factory, client.js, ids=[row] if row else None)
+    await client.close()
+    return task.task_id
+
+
+def task_row(settings: GatewaySettings, task_id: str) -> RenderTask:
+    """The render task as stored now."""
+    factory = make_session_factory(make_engine(settings.sqlalchemy_url))
+    with factory() as db:
+        row = db.get(RenderTask, task_id)
+        assert row is not None
+        return row
+
+
+def finished_with_snippet(settings: GatewaySettings, n: int) -> tuple[int, int]:
+    """A Finished session with one snippet, stored directly; returns (session id, snippet id)."""
+    from aiat_gateway.api.deps import AppState
+    from aiat_gateway.sessions import PlanItem
+
+    engine = make_engine(settings.sqlalchemy_url)
+    factory = make_session_factory(engine)
+    with factory() as db:
+        session, _ = create_session(db, f"L{n}", None, seed.LINK.format(seed.file_id(n)), seed.file_id(n))
+    state = AppState(settings, engine, factory, MediaStore(settings.media_root), NatsClient("", ""))
+    seed.finish(state, session.id, [PlanItem("Intro", 1.0, 5.0)])
+    with factory() as db:
+        snippet_id = db.scalar(select(Snippet.id).where(Snippet.session_id == session.id))
+    assert snippet_id is not None
+    return session.id, snippet_id
+
+
+async def test_render_with_renderer_down_fails_after_retries(
+    tmp_path: Path, database_url: str, nats_server: NatsServer
+) -> None:
+    settings = fast(make_settings(tmp_path, database_url, nats_server.url))
+    _, snippet_id = finished_with_snippet(settings, 30)
+    task_id = await start_render_job(settings, snippet_id)
+    async with RunningWorker(settings):
+        await wait_for(lambda: task_row(settings, task_id).status == "FAILURE")
+    task = task_row(settings, task_id)
+    assert "renderer is not available" in (task.error or "")
+    assert "gave up after 3 attempts" in (task.error or "")
+
+
+async def test_render_of_a_snippet_removed_by_a_new_plan_fails_clearly(
+    tmp_path: Path, database_url: str, nats_server: NatsServer
+) -> None:
+    from aiat_gateway.sessions import PlanItem, update_plan
+
+    settings = fast(make_settings(tmp_path, database_url, nats_server.url))
+    session_id, snippet_id = finished_with_snippet(settings, 31)
+    task_id = await start_render_job(settings, snippet_id)
+    factory = make_session_factory(make_engine(settings.sqlalchemy_url))
+    with factory() as db:  # a person replaces the plan before any worker picked the job up
+        update_plan(db, session_id, [PlanItem("Other", 2.0, 4.0)], max_count=10)
+    async with RunningWorker(settings):
+        await wait_for(lambda: task_row(settings, task_id).status == "FAILURE")
+    assert "removed by a plan update" in (task_row(settings, task_id).error or "")
