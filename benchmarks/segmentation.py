@@ -1,6 +1,10 @@
 """Segmentation quality of the analyzer engine: Pk and WindowDiff on bayes-seg `.ref`/`.dev` lectures.
 
-Usage: python -m benchmarks.segmentation DIR [--min-seconds S] [--max-seconds S] [--wpm N]
+Usage: python -m benchmarks.segmentation DIR [--engine lexical|llama|vllm] [--min-seconds S] [--max-seconds S]
+       [--wpm N] [--limit N] [--no-merge] [--cost-scale X]
+
+The engine is --engine, else the ENGINE environment variable (`make bench-segmentation ENGINE=llama`),
+else the analyzer's configured engine (AIAT_ANALYZER_ENGINE, default llama).
 
 Each sentence line becomes one timed transcript segment (words at a steady rate); the engine is
 not told the number of segments. Boundaries are compared at word level with k = half the mean
@@ -12,6 +16,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
+import os
 import statistics
 import sys
 import threading
@@ -25,7 +31,7 @@ import numpy as np
 from aiat.common.v1 import transcript_pb2
 from aiat_analyzer.engine import build_engine, resolve_options
 from aiat_analyzer.segmenter import STOPWORDS
-from aiat_analyzer.settings import AnalyzerSettings
+from aiat_analyzer.settings import ENGINES, AnalyzerSettings
 
 SEPARATOR = "=========="
 
@@ -145,14 +151,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=1200.0)
     parser.add_argument("--wpm", type=float, default=150.0)
     parser.add_argument("--no-texttiling", action="store_true")
+    parser.add_argument("--engine", default=os.environ.get("ENGINE") or None, choices=ENGINES)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N documents (0 = all)")
+    parser.add_argument("--no-merge", action="store_true", help="LLM engines: label only, never merge")
+    parser.add_argument("--cost-scale", type=float, default=None, help="proposer per-segment cost factor")
     args = parser.parse_args(argv)
 
     paths = sorted([*args.data.glob("*.ref"), *args.data.glob("*.dev")])
+    if args.limit:
+        paths = paths[: args.limit]
     if not paths:
         print(f"no .ref or .dev files in {args.data}", file=sys.stderr)
         return 2
-    settings = AnalyzerSettings(engine="lexical")  # type: ignore[call-arg]
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    overrides: dict[str, object] = {}
+    if args.engine:
+        overrides["engine"] = args.engine
+    if args.no_merge:
+        overrides["merge"] = False
+    if args.cost_scale is not None:
+        overrides["proposer_cost_scale"] = args.cost_scale
+    settings = AnalyzerSettings(**overrides)  # type: ignore[arg-type]
+    began = time.perf_counter()
     engine = build_engine(settings)
+    load_seconds = time.perf_counter() - began
     options = resolve_options(settings, min_seconds=args.min_seconds, max_seconds=args.max_seconds)
     options = dataclasses.replace(options, max_snippets=0)  # keep every segment
     rows: dict[str, list[float]] = {k: [] for k in ("pk", "wd", "none_pk", "none_wd", "even_pk", "even_wd")}
@@ -192,7 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return statistics.fmean(rows[key]) if rows[key] else float("nan")
 
     print()
-    print(f"{len(paths)} documents, {args.wpm:g} words/min, engine {engine.name!r}")
+    print(
+        f"{len(paths)} documents, {args.wpm:g} words/min, engine {engine.name!r} (loaded in {load_seconds:.1f} s, "
+        f"merge {settings.merge}, proposer cost x{settings.proposer_cost_scale:g})"
+    )
     print(
         f"range {options.min_seconds:g}-{options.max_seconds:g} s, segments found/gold {mean('found'):.1f}/{mean('gold'):.1f}"
     )
@@ -219,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
         )
     )
+    engine.close()
     return 0
 
 

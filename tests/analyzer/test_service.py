@@ -1,4 +1,7 @@
-"""The analyzer through a real in-process gRPC server on port 0, with the real lexical engine."""
+"""The analyzer through a real in-process gRPC server on port 0, with the real lexical engine.
+
+The LLM engines through the same service: test_llm_llama.py.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ async def serve() -> AsyncIterator[Server]:
     apps = []
 
     async def start(engine: Any = None, **overrides: Any) -> tuple[str, Any]:
-        settings = AnalyzerSettings(**overrides)
+        settings = AnalyzerSettings(**{"engine": "lexical", **overrides})
         app, servicer = build_app(settings)
         port = await app.start()
         servicer.engine = engine if engine is not None else build_engine(settings)

@@ -13,7 +13,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from aiat.common.v1 import transcript_pb2
@@ -263,7 +263,49 @@ def resolve_options(
 
 
 def build_engine(settings: AnalyzerSettings, params: SegmenterParams | None = None) -> PipelineEngine:
-    """The engine named by the settings (only "lexical" so far; the LLM engines plug in here)."""
+    """The engine named by the settings: lexical, llama (bundled GGUF model, CPU) or vllm (sidecar, GPU)."""
+    if params is None and settings.proposer_cost_scale != 1.0:
+        base = SegmenterParams()
+        params = replace(base, segment_cost=base.segment_cost * settings.proposer_cost_scale)
     if settings.engine == "lexical":
         return PipelineEngine(LexicalProposer(params), ExtractiveRefiner(), name="lexical")
-    raise ValueError(f"unknown analyzer engine {settings.engine!r}")
+    from aiat_analyzer.llm import ChatBackend, LlmRefiner  # llm imports this module
+
+    backend: ChatBackend
+    if settings.engine == "llama":
+        from aiat_analyzer.llama_engine import LlamaBackend  # loads llama.cpp only when chosen
+
+        backend = LlamaBackend(
+            settings.model_path,
+            settings.model_sha256,
+            n_ctx=settings.n_ctx,
+            n_threads=settings.n_threads,
+            temperature=settings.temperature,
+        )
+    elif settings.engine == "vllm":
+        from aiat_analyzer.vllm_client import VllmBackend
+
+        vllm = VllmBackend(
+            settings.vllm_url,
+            settings.vllm_model,
+            api_key=settings.vllm_api_key,
+            timeout=settings.vllm_timeout,
+            temperature=settings.temperature,
+            parallel=settings.vllm_parallel,
+        )
+        try:
+            vllm.wait_ready(settings.vllm_startup_timeout)
+        except Exception:
+            vllm.close()
+            raise
+        backend = vllm
+    else:
+        raise ValueError(f"unknown analyzer engine {settings.engine!r}")
+    refiner = LlmRefiner(
+        backend,
+        window=settings.window,
+        max_tokens=settings.max_tokens,
+        retries=settings.retries,
+        merge=settings.merge,
+    )
+    return PipelineEngine(LexicalProposer(params), refiner, name=settings.engine)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
 from aiat.settings import GrpcServiceSettings
+from aiat_analyzer.model_files import MODEL_SHA256
+
+ENGINES = ("lexical", "llama", "vllm")
 
 
 class AnalyzerSettings(GrpcServiceSettings):
-    """Engine choice, input limits and the default snippet length range."""
+    """Engine choice, input limits, the default snippet length range and the LLM backends."""
 
     model_config = SettingsConfigDict(env_prefix="AIAT_ANALYZER_", extra="ignore", populate_by_name=True)
 
+    # lexical: no model; llama: the bundled GGUF model in-process (CPU); vllm: a `vllm serve` sidecar (GPU).
     engine: str = "lexical"
     # Longest transcript accepted, in words (~11 h of speech at 150 words a minute).
     max_words: int = 100_000
@@ -23,12 +29,41 @@ class AnalyzerSettings(GrpcServiceSettings):
     # Hard cap on snippets per plan; a request may ask for fewer.
     max_snippets: int = 100
 
+    # LLM refiner (both backends).
+    window: int = 8  # candidate segments per model call
+    max_tokens: int = 1200  # cap on the tokens one call may generate
+    temperature: float = 0.0
+    retries: int = 1  # extra attempts after invalid output, then the extractive labels
+    merge: bool = True  # let the model merge a candidate into the previous one (same topic)
+    # Scales the proposer's per-segment cost: below 1 proposes more, shorter candidates for the model to merge.
+    proposer_cost_scale: float = 1.0
+
+    # llama: the joined GGUF file (default: ~/.cache/aiat/models), its expected sha256 ("" = do not check).
+    model_path: Path | None = None
+    model_sha256: str = MODEL_SHA256
+    n_ctx: int = 4096
+    n_threads: int = 0  # 0 = every CPU core
+
+    # vllm: the OpenAI-compatible server and the model it serves.
+    vllm_url: str = "http://127.0.0.1:8001/v1"
+    vllm_model: str = "Qwen/Qwen2.5-7B-Instruct"
+    vllm_api_key: str = ""
+    vllm_timeout: float = 120.0  # seconds per request
+    vllm_startup_timeout: float = 600.0  # how long start-up waits for the server to list the model
+    vllm_parallel: int = 8  # windows in flight at once
+
     @model_validator(mode="after")
     def _consistent(self) -> AnalyzerSettings:
-        if self.engine not in {"lexical"}:
-            raise ValueError(f"unknown analyzer engine {self.engine!r} (available: lexical)")
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown analyzer engine {self.engine!r} (available: {', '.join(ENGINES)})")
         if not 0 < self.min_seconds < self.max_seconds:
             raise ValueError("need 0 < min_seconds < max_seconds")
         if self.max_words < 1 or self.max_snippets < 1:
             raise ValueError("max_words and max_snippets must be at least 1")
+        if self.window < 1 or self.max_tokens < 64 or self.n_ctx < 1024 or self.vllm_parallel < 1:
+            raise ValueError("need window >= 1, max_tokens >= 64, n_ctx >= 1024, vllm_parallel >= 1")
+        if self.retries < 0 or self.temperature < 0 or self.proposer_cost_scale <= 0:
+            raise ValueError(
+                "retries and temperature must not be negative; proposer_cost_scale must be positive"
+            )
         return self

@@ -1,0 +1,209 @@
+"""The LLM refiner shared by every backend: windows of candidates -> model -> validated labels -> plan items."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from aiat.errors import Cancelled
+from aiat_analyzer import prompts
+from aiat_analyzer.engine import AnalyzeOptions, Candidate, Document, ExtractiveRefiner, ProgressFn
+from aiat_analyzer.plan import PlanItem, PlanParseError
+from aiat_analyzer.prompts import Label, Window
+
+log = logging.getLogger(__name__)
+
+SchemaStyle = Literal["json_object", "json_schema"]
+# Tokens one label may take (name, summary, reason at their maximum lengths, JSON punctuation).
+TOKENS_PER_LABEL = 130
+
+
+class LlmOutputError(Exception):
+    """A model call that produced no usable answer (bad HTTP status, truncated or empty output)."""
+
+
+class ChatBackend(Protocol):
+    """One chat completion with a JSON-schema-constrained answer; raises LlmOutputError or EngineError."""
+
+    name: str
+    parallel: int  # windows the backend serves at once
+
+    def complete(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int, cancel: threading.Event
+    ) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def response_format(schema: dict[str, Any], style: SchemaStyle) -> dict[str, Any]:
+    """OpenAI `response_format` for a schema: llama.cpp wants json_object+schema, vLLM wants json_schema."""
+    if style == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "segment_labels", "schema": schema, "strict": True},
+    }
+
+
+def chat_body(
+    messages: list[dict[str, str]],
+    schema: dict[str, Any],
+    max_tokens: int,
+    temperature: float,
+    style: SchemaStyle,
+) -> dict[str, Any]:
+    """The chat-completion arguments both backends send (the HTTP one adds `model`)."""
+    return {
+        "messages": messages,
+        "response_format": response_format(schema, style),
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+    }
+
+
+@dataclass
+class WindowResult:
+    """Labels of one window and whether they came from the model or the extractive fallback."""
+
+    labels: list[Label]
+    from_model: bool
+
+
+class LlmRefiner:
+    """PlanRefiner over a chat backend: one call per window, retried on invalid output, extractive fallback."""
+
+    def __init__(
+        self,
+        backend: ChatBackend,
+        window: int = 8,
+        max_tokens: int = 1200,
+        retries: int = 1,
+        merge: bool = True,
+    ) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.window = window
+        self.max_tokens = max_tokens
+        self.retries = retries
+        self.merge = merge
+        self.fallback = ExtractiveRefiner()
+
+    def refine(
+        self,
+        doc: Document,
+        candidates: Sequence[Candidate],
+        options: AnalyzeOptions,
+        progress: ProgressFn,
+        cancel: threading.Event,
+    ) -> list[PlanItem]:
+        """Plan items on candidate bounds: the model's labels, merges and drops, validated."""
+        if not candidates:
+            return []
+        texts = [[s.text for s in doc.sentences[c.first : c.last + 1]] for c in candidates]
+        keywords = prompts.keywords_per_candidate(texts)
+        excerpts = [
+            prompts.make_excerpt(t, c.start, c.end, kw)
+            for t, c, kw in zip(texts, candidates, keywords, strict=True)
+        ]
+        bounds = [(i, min(i + self.window, len(candidates))) for i in range(0, len(candidates), self.window)]
+        windows = [Window(excerpts[a:b], excerpts[a - 1] if a > 0 else None) for a, b in bounds]
+        extractive = self.fallback.refine(doc, candidates, options, progress, cancel)
+        done = 0
+
+        def run(k: int) -> WindowResult:
+            a, b = bounds[k]
+            return self._window(windows[k], extractive[a:b], options, cancel)
+
+        results: list[WindowResult] = []
+        progress("labelling", 0, len(windows))
+        if self.backend.parallel > 1 and len(windows) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.backend.parallel, len(windows))) as pool:
+                for result in pool.map(run, range(len(windows))):
+                    results.append(result)
+                    done += 1
+                    progress("labelling", done, len(windows))
+        else:
+            for k in range(len(windows)):
+                results.append(run(k))
+                done += 1
+                progress("labelling", done, len(windows))
+        labels = [lb for r in results for lb in r.labels]
+        return assemble(candidates, labels, options.max_seconds, self.merge)
+
+    def _window(
+        self, window: Window, extractive: Sequence[PlanItem], options: AnalyzeOptions, cancel: threading.Event
+    ) -> WindowResult:
+        n = len(window.excerpts)
+        msgs = prompts.messages(
+            window, options.language, options.focus, self.merge, options.title, options.module
+        )
+        schema = prompts.response_schema(n, self.merge)
+        max_tokens = min(self.max_tokens, 40 + TOKENS_PER_LABEL * n)
+        fallback = [Label(it.name, it.summary, it.score, it.reason) for it in extractive]
+        attempts = self.retries + 1
+        for attempt in range(1, attempts + 1):
+            if cancel.is_set():
+                raise Cancelled("analysis cancelled")
+            text = ""
+            try:
+                text = self.backend.complete(msgs, schema, max_tokens, cancel)
+                labels, problems = prompts.parse_labels(text, n)
+            except (LlmOutputError, PlanParseError) as exc:
+                log.warning("%s: unusable answer (attempt %d of %d): %s", self.name, attempt, attempts, exc)
+                # Ask again with the bad answer and what was wrong with it (at temperature 0 the same
+                # prompt would give the same answer).
+                retry = [{"role": "assistant", "content": text[:2000]}] if text.strip() else []
+                msgs = [*msgs[:2], *retry, {"role": "user", "content": prompts.correction(str(exc)[:200], n)}]
+                continue
+            if problems:
+                log.info("%s: partly usable answer: %s", self.name, "; ".join(problems[:5]))
+            return WindowResult([lb or fb for lb, fb in zip(labels, fallback, strict=True)], from_model=True)
+        log.warning("%s: no usable answer after %d attempts; extractive labels instead", self.name, attempts)
+        return WindowResult(fallback, from_model=False)
+
+    def close(self) -> None:
+        """Release the backend."""
+        self.backend.close()
+
+
+def assemble(
+    candidates: Sequence[Candidate], labels: Sequence[Label], max_seconds: float, merge: bool
+) -> list[PlanItem]:
+    """Plan items from labelled candidates: merges within max_seconds, drops (never all of them)."""
+    items: list[PlanItem] = []
+    for cand, label in zip(candidates, labels, strict=True):
+        if not label.keep:
+            continue
+        prev = items[-1] if items else None
+        if (
+            merge
+            and label.same_topic
+            and prev is not None
+            and _adjacent(prev, cand, candidates)
+            and cand.end - prev.start <= max_seconds
+        ):
+            items[-1] = PlanItem(
+                start=prev.start,
+                end=cand.end,
+                name=prev.name,
+                summary=prev.summary,
+                score=max(prev.score, label.score),
+                reason=prev.reason,
+            )
+            continue
+        items.append(PlanItem(cand.start, cand.end, label.name, label.summary, label.score, label.reason))
+    if not items:  # the model dropped everything: keep the labels, drop nothing
+        items = [
+            PlanItem(c.start, c.end, lb.name, lb.summary, lb.score, lb.reason)
+            for c, lb in zip(candidates, labels, strict=True)
+        ]
+    return items
+
+
+def _adjacent(prev: PlanItem, cand: Candidate, candidates: Sequence[Candidate]) -> bool:
+    """Whether cand directly follows the candidate prev ends with (no dropped candidate between)."""
+    return any(abs(c.end - prev.end) < 1e-6 and c.last + 1 == cand.first for c in candidates)
