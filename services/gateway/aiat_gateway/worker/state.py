@@ -17,6 +17,7 @@ from aiat_gateway.nats_client import EVENTS_PREFIX
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+M = TypeVar("M", LectureSession, RenderTask)
 
 
 class WorkerDb:
@@ -35,19 +36,23 @@ class WorkerDb:
 
         return await asyncio.to_thread(_txn)
 
+    async def _set(self, model: type[M], key: object, fields: dict[str, Any]) -> M | None:
+        """Set fields (and updated_at) on one row; None when it no longer exists."""
+
+        def _update(db: Session) -> M | None:
+            row = db.get(model, key)
+            if row is None:
+                return None
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.updated_at = utcnow()
+            return row
+
+        return await self.run(_update)
+
     async def update_session(self, session_id: int, **fields: Any) -> None:
         """Set fields on a session (and publish a SessionEvent when its status or error changes)."""
-
-        def _update(db: Session) -> LectureSession | None:
-            s = db.get(LectureSession, session_id)
-            if s is None:
-                return None
-            for key, value in fields.items():
-                setattr(s, key, value)
-            s.updated_at = utcnow()
-            return s
-
-        session = await self.run(_update)
+        session = await self._set(LectureSession, session_id, fields)
         if session is not None and ("job_status" in fields or "error_message" in fields):
             event = jobs_pb2.SessionEvent(
                 session_id=session_id,
@@ -59,17 +64,7 @@ class WorkerDb:
 
     async def update_task(self, task_id: str, **fields: Any) -> None:
         """Set fields on a render task (and publish a TaskEvent when its status changes)."""
-
-        def _update(db: Session) -> RenderTask | None:
-            t = db.get(RenderTask, task_id)
-            if t is None:
-                return None
-            for key, value in fields.items():
-                setattr(t, key, value)
-            t.updated_at = utcnow()
-            return t
-
-        task = await self.run(_update)
+        task = await self._set(RenderTask, task_id, fields)
         if task is not None and "status" in fields:
             event = jobs_pb2.TaskEvent(
                 task_id=task_id,
