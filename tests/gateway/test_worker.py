@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import grpc
 import nats
 import pytest
 from sqlalchemy import func, select, update
@@ -14,9 +15,11 @@ from sqlalchemy import func, select, update
 from aiat import transcripts
 from aiat.analyzer.v1 import analyzer_pb2
 from aiat.common.v1 import transcript_pb2
+from aiat.grpc_service import GrpcApp
 from aiat.jobs.v1 import jobs_pb2
 from aiat.nats_server import NatsServer
 from aiat.store import MediaStore
+from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
 from aiat_analyzer.engine import build_engine
 from aiat_analyzer.server import build_app
 from aiat_analyzer.settings import AnalyzerSettings
@@ -340,3 +343,49 @@ async def test_render_of_a_snippet_removed_by_a_new_plan_fails_clearly(
     async with RunningWorker(settings):
         await wait_for(lambda: task_row(settings, task_id).status == "FAILURE")
     assert "removed by a plan update" in (task_row(settings, task_id).error or "")
+
+
+class HangingTranscriber(transcriber_pb2_grpc.TranscriberServiceServicer):
+    """A transcriber that never finishes (transport-level stand-in for a very long lecture)."""
+
+    def __init__(self) -> None:
+        self.cancelled = asyncio.Event()
+
+    async def Transcribe(self, request: object, context: grpc.aio.ServicerContext) -> AsyncIterator[object]:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+        yield transcriber_pb2.TranscribeResponse()  # never reached
+
+
+async def test_shutdown_hands_unfinished_jobs_back_at_once(
+    tmp_path: Path, database_url: str, nats_server: NatsServer
+) -> None:
+    servicer = HangingTranscriber()
+    app = GrpcApp(
+        "aiat.transcriber.v1.TranscriberService",
+        lambda server: transcriber_pb2_grpc.add_TranscriberServiceServicer_to_server(servicer, server),
+    )
+    port = await app.start()
+    await app.set_serving(True)
+    video = await asyncio.to_thread(counter_video, tmp_path / "v.mp4", 2.0)
+    try:
+        with FakeDrive() as drive:
+            drive.add_file(seed.file_id(40), video, filename="v.mp4")
+            settings = fast(
+                make_settings(
+                    tmp_path, database_url, nats_server.url,
+                    drive_endpoint=drive.base_url, transcriber_addr=f"127.0.0.1:{port}",
+                )
+            ).model_copy(update={"worker_grace_seconds": 0.5, "job_ack_wait_seconds": 120})  # fmt: skip
+            session_id = await submit(settings, 40)
+            async with RunningWorker(settings):
+                await wait_for(lambda: session_row(settings, session_id).job_status == Status.TRANSCRIBING)
+            await asyncio.wait_for(servicer.cancelled.wait(), 10)  # the remote work was cancelled too
+            # A second worker gets the job now, not after the 120 s ack_wait.
+            async with RunningWorker(settings):
+                await wait_for(lambda: session_row(settings, session_id).attempts == 2, timeout=15)
+    finally:
+        await app.stop(0)

@@ -34,6 +34,7 @@ class GatewaySettings(AiatSettings):
     job_stale_seconds: float = 300.0
     reconcile_interval_seconds: float = 10.0
     worker_concurrency: int = 2
+    worker_grace_seconds: float = 60.0
 
     transcribe_timeout_seconds: float = 4 * 3600.0
     analyze_timeout_seconds: float = 3600.0

@@ -54,6 +54,7 @@ class JobConsumer:
         max_deliver: int,
         backoff_base: float,
         backoff_cap: float,
+        grace: float = 60.0,
     ) -> None:
         self.js = js
         self.stream = stream
@@ -63,6 +64,7 @@ class JobConsumer:
         self.max_deliver = max_deliver
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.grace = grace
         self._running: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -97,7 +99,12 @@ class JobConsumer:
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
         if self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+            # Let jobs in hand finish within the grace period; hand the rest back (nak) so another
+            # replica picks them up at once instead of after ack_wait.
+            _, unfinished = await asyncio.wait(self._running, timeout=self.grace)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
 
@@ -117,6 +124,9 @@ class JobConsumer:
             await self._retry_or_give_up(msg, job, attempt, str(exc))
             return
         except asyncio.CancelledError:
+            log.warning("job on %s interrupted by shutdown; handing it back", msg.subject)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(msg.nak())
             raise
         except Exception as exc:  # a bug or an unexpected failure: retry, bounded
             log.exception("job on %s failed unexpectedly", msg.subject)

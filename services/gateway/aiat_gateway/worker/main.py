@@ -115,7 +115,7 @@ class Worker:
                 self.nats.js, s.jobs_stream, spec,
                 concurrency=s.worker_concurrency, ack_wait=s.job_ack_wait_seconds,
                 max_deliver=s.job_max_deliver, backoff_base=s.job_backoff_seconds,
-                backoff_cap=s.job_backoff_max_seconds,
+                backoff_cap=s.job_backoff_max_seconds, grace=s.worker_grace_seconds,
             )
             for spec in self.specs()
         ]  # fmt: skip
