@@ -15,9 +15,12 @@ PYTEST_ARGS ?=
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
+# llama-cpp-python builds from source: only the library (no tests/examples/tools/server), and not
+# -march=native, so the wheel pip caches also runs on another AVX2 CPU. CMAKE_ARGS in the environment wins.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	CMAKE_ARGS="$${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DGGML_NATIVE=OFF}" \
+	  $(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -38,7 +41,7 @@ test: $(STAMP) sysdeps ## Run the whole test suite (SQLite and PostgreSQL, real 
 lint: $(STAMP) ## ruff + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs services tests
+	$(VENV)/bin/mypy libs services tests benchmarks
 
 proto: $(STAMP) ## Regenerate the committed Python code from proto/
 	$(PY) -m aiat.protogen libs

@@ -44,7 +44,6 @@ def labels_from_prompt(body: dict[str, Any]) -> str:
             "summary": f"How {words[0]} works.",
             "keep": True,
             "score": 7,
-            "reason": "clear single topic",
         }
         if "same_topic" in schema["properties"]["segments"]["items"]["properties"]:
             entry["same_topic"] = False

@@ -23,7 +23,7 @@ from aiat_analyzer.prompts import (
 
 def entry(i: int, **extra: object) -> dict[str, object]:
     """One well-formed answer entry."""
-    return {"id": i, "name": f"Topic {i}", "summary": "s.", "keep": True, "score": 6, "reason": "r"} | extra
+    return {"id": i, "name": f"Topic {i}", "summary": "s.", "keep": True, "score": 6} | extra
 
 
 def test_answers_are_read_by_id_tolerating_fences_and_order() -> None:

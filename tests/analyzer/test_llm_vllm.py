@@ -138,11 +138,11 @@ def test_two_bad_answers_fall_back_to_extractive_labels(
         engine.close()
     assert_valid(items, lecture)
     assert len(fake.requests) == 2
-    assert all("cohesion" in it.reason for it in items)  # the extractive refiner's reasons
+    assert not any(it.reason.startswith("model score") for it in items)  # the extractive labels
 
 
 def test_merge_and_drop_follow_the_model(fake: FakeOpenAI, lecture: transcript_pb2.Transcript) -> None:
-    """same_topic merges a candidate into the previous one; keep=false drops it."""
+    """With merging on, same_topic merges a candidate into the previous one; keep=false drops it."""
 
     def answer(body: dict[str, Any]) -> tuple[int, Any]:
         entries = [
@@ -153,7 +153,6 @@ def test_merge_and_drop_follow_the_model(fake: FakeOpenAI, lecture: transcript_p
                 "same_topic": False,
                 "keep": True,
                 "score": 8,
-                "reason": "r",
             },
             {
                 "id": 2,
@@ -162,7 +161,6 @@ def test_merge_and_drop_follow_the_model(fake: FakeOpenAI, lecture: transcript_p
                 "same_topic": True,
                 "keep": True,
                 "score": 9,
-                "reason": "r",
             },
             {
                 "id": 3,
@@ -171,13 +169,12 @@ def test_merge_and_drop_follow_the_model(fake: FakeOpenAI, lecture: transcript_p
                 "same_topic": False,
                 "keep": False,
                 "score": 1,
-                "reason": "r",
             },
         ]
         return 200, completion(json.dumps({"segments": entries}))
 
     fake.queue.append(answer)
-    settings = settings_for(fake, max_seconds=200)
+    settings = settings_for(fake, max_seconds=200, merge=True)
     engine = build_engine(settings)
     try:
         items = run(engine, settings, lecture, min_seconds=20, max_seconds=200)
@@ -186,9 +183,10 @@ def test_merge_and_drop_follow_the_model(fake: FakeOpenAI, lecture: transcript_p
     finally:
         engine.close()
     assert len(candidates) == 3
-    assert [(it.name, it.start, it.end, it.score) for it in items] == [
-        ("Plants", candidates[0].start, candidates[1].end, 0.9)
+    assert [(it.name, it.start, it.end) for it in items] == [
+        ("Plants", candidates[0].start, candidates[1].end)
     ]
+    assert items[0].reason.startswith("model score 8/10")
 
 
 def test_server_errors_are_unavailable(fake: FakeOpenAI, lecture: transcript_pb2.Transcript) -> None:

@@ -161,13 +161,28 @@ class LlmRefiner:
                 continue
             if problems:
                 log.info("%s: partly usable answer: %s", self.name, "; ".join(problems[:5]))
-            return WindowResult([lb or fb for lb, fb in zip(labels, fallback, strict=True)], from_model=True)
+            return WindowResult(
+                [combine(lb, fb) if lb else fb for lb, fb in zip(labels, fallback, strict=True)],
+                from_model=True,
+            )
         log.warning("%s: no usable answer after %d attempts; extractive labels instead", self.name, attempts)
         return WindowResult(fallback, from_model=False)
 
     def close(self) -> None:
         """Release the backend."""
         self.backend.close()
+
+
+def combine(model: Label, extractive: Label) -> Label:
+    """The model's name and summary; its score averaged with the extractive one, both in the reason."""
+    return Label(
+        name=model.name,
+        summary=model.summary,
+        score=round((model.score + extractive.score) / 2, 3),
+        reason=f"model score {model.score * 10:.0f}/10; {extractive.reason}",
+        same_topic=model.same_topic,
+        keep=model.keep,
+    )
 
 
 def assemble(

@@ -14,7 +14,6 @@ from aiat_analyzer.segmenter import content_terms
 
 NAME_CHARS = 70
 SUMMARY_CHARS = 200
-REASON_CHARS = 120
 EXCERPT_CHARS = 180
 KEYWORDS = 6
 
@@ -137,7 +136,6 @@ def response_schema(n: int, merge: bool) -> dict[str, Any]:
     item |= {
         "keep": {"type": "boolean"},
         "score": {"type": "integer", "minimum": 0, "maximum": 10},
-        "reason": {"type": "string", "maxLength": REASON_CHARS},
     }
     return {
         "type": "object",
@@ -168,7 +166,8 @@ def system_prompt(language: str, focus: str, merge: bool) -> str:
         "Fields of each entry:",
         "- id: the segment id.",
         "- name: a short title (3 to 8 words) that says what the segment teaches.",
-        "- summary: one sentence (at most 30 words) saying what a viewer learns.",
+        "- summary: one sentence (at most 25 words) saying what a viewer learns; "
+        "do not begin with 'The segment' or 'This segment'.",
     ]
     if merge:
         lines.append(
@@ -186,8 +185,7 @@ def system_prompt(language: str, focus: str, merge: bool) -> str:
         + (" that matches the viewer's focus" if focus else "")
         + "."
     )
-    lines.append("- reason: a few words explaining the score.")
-    lines.append(f"Write name, summary and reason in {language_name(language)}.")
+    lines.append(f"Write name and summary in {language_name(language)}.")
     if focus:
         lines.append(f"The viewer's focus: {focus}")
     return "\n".join(lines)

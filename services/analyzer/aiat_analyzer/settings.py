@@ -19,7 +19,7 @@ class AnalyzerSettings(GrpcServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AIAT_ANALYZER_", extra="ignore", populate_by_name=True)
 
     # lexical: no model; llama: the bundled GGUF model in-process (CPU); vllm: a `vllm serve` sidecar (GPU).
-    engine: str = "lexical"
+    engine: str = "llama"
     # Longest transcript accepted, in words (~11 h of speech at 150 words a minute).
     max_words: int = 100_000
     # Snippet length range when the request leaves it at 0: long enough to hold one idea,
@@ -34,7 +34,9 @@ class AnalyzerSettings(GrpcServiceSettings):
     max_tokens: int = 1200  # cap on the tokens one call may generate
     temperature: float = 0.0
     retries: int = 1  # extra attempts after invalid output, then the extractive labels
-    merge: bool = True  # let the model merge a candidate into the previous one (same topic)
+    # Let the model merge a candidate into the previous one ("same topic"). Off: the bundled 1.5B model
+    # answers "same topic" for nearly every pair (docs/benchmarks-analyzer.md); try it with bigger models.
+    merge: bool = False
     # Scales the proposer's per-segment cost: below 1 proposes more, shorter candidates for the model to merge.
     proposer_cost_scale: float = 1.0
 

@@ -1,0 +1,141 @@
+"""The real CPU LLM engine (llama.cpp, bundled Qwen2.5-Coder-1.5B Q4_K_M) on a short lecture."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import grpc
+import pytest
+
+from aiat.analyzer.v1 import analyzer_pb2, analyzer_pb2_grpc
+from aiat.common.v1 import transcript_pb2
+from aiat_analyzer.engine import PipelineEngine, build_engine, resolve_options
+from aiat_analyzer.llama_engine import LlamaBackend
+from aiat_analyzer.llm import LlmRefiner
+from aiat_analyzer.sentences import transcript_sentences
+from aiat_analyzer.server import build_app
+from aiat_analyzer.settings import AnalyzerSettings
+
+SETTINGS: dict[str, Any] = {"engine": "llama", "min_seconds": 20, "max_seconds": 90}
+
+
+@pytest.fixture(scope="module")
+def llama() -> Iterator[PipelineEngine]:
+    """The llama engine, loaded once for this module (joins and verifies the model on first use)."""
+    engine = build_engine(AnalyzerSettings(**SETTINGS))
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+async def target(llama: PipelineEngine) -> AsyncIterator[str]:
+    """A real in-process gRPC analyzer on port 0 serving the llama engine."""
+    app, servicer = build_app(AnalyzerSettings(**SETTINGS))
+    port = await app.start()
+    servicer.engine = llama
+    await app.set_serving(True)
+    yield f"127.0.0.1:{port}"
+    await app.stop(0)
+
+
+def backend_of(engine: PipelineEngine) -> LlamaBackend:
+    """The engine's llama backend."""
+    refiner = engine.refiner
+    assert isinstance(refiner, LlmRefiner) and isinstance(refiner.backend, LlamaBackend)
+    return refiner.backend
+
+
+class Injected:
+    """Fault injection on the real model: the first `bad` completions stream garbage, the rest are real."""
+
+    def __init__(self, backend: LlamaBackend, bad: list[str]) -> None:
+        self.backend = backend
+        self.real = backend.llm.create_chat_completion
+        self.bad = list(bad)
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, **kwargs: Any) -> Any:
+        self.calls.append(kwargs)
+        if self.bad:
+            text = self.bad.pop(0)
+
+            def garbage() -> Iterator[dict[str, Any]]:
+                for i in range(0, len(text), 7):
+                    yield {"choices": [{"delta": {"content": text[i : i + 7]}, "finish_reason": None}]}
+                yield {"choices": [{"delta": {}, "finish_reason": "stop"}]}
+
+            return garbage()
+        return self.real(**kwargs)
+
+    def __enter__(self) -> Injected:
+        self.backend.llm.create_chat_completion = self  # type: ignore[method-assign,assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.backend.llm.create_chat_completion = self.real  # type: ignore[method-assign]
+
+
+def assert_invariants(snippets: Any, transcript: transcript_pb2.Transcript) -> None:
+    """Sentence-end bounds, the length range, no overlap, inside the media, every label present."""
+    sentences = transcript_sentences(transcript)
+    starts, ends = {s.start for s in sentences}, {s.end for s in sentences}
+    assert snippets
+    for prev, nxt in itertools.pairwise(snippets):
+        assert prev.end <= nxt.start
+    for s in snippets:
+        assert s.start in starts and s.end in ends
+        assert 20 <= s.end - s.start <= 90
+        assert 0 <= s.start < s.end <= transcript.duration
+        assert s.name.strip() and s.summary.strip() and 0 <= s.score <= 1
+
+
+async def test_real_model_plan_through_the_service(target: str, lecture: transcript_pb2.Transcript) -> None:
+    """The gRPC service with the real model: a valid plan whose labels name the lecture's topics."""
+    request = analyzer_pb2.AnalyzeRequest(
+        transcript=lecture, options=analyzer_pb2.AnalyzeOptions(min_seconds=20, max_seconds=90)
+    )
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = analyzer_pb2_grpc.AnalyzerServiceStub(channel)
+        events = [e async for e in stub.Analyze(request, timeout=300)]
+    plans = [e.plan for e in events if e.HasField("plan")]
+    assert len(plans) == 1 and events[-1].HasField("plan")
+    assert any(e.progress.stage == "labelling" for e in events if e.HasField("progress"))
+    plan = plans[0]
+    assert plan.engine == "llama"
+    assert_invariants(plan.snippets, lecture)
+    text = " ".join(f"{s.name} {s.summary}".lower() for s in plan.snippets)
+    found = [t for t in ("photosynth", "rocket", "bread") if t in text]
+    assert len(found) >= 2, [(s.name, s.summary) for s in plan.snippets]
+    assert all(s.reason.startswith("model score") for s in plan.snippets)  # labels came from the model
+
+
+def test_malformed_output_is_retried_then_used(
+    llama: PipelineEngine, lecture: transcript_pb2.Transcript
+) -> None:
+    """Garbage from the model is not passed on: the refiner asks again and uses the valid answer."""
+    settings = AnalyzerSettings(**SETTINGS)
+    options = resolve_options(settings)
+    with Injected(backend_of(llama), ['Sure! ```json\n{"segments": [{"id": 1, "name": ']) as injected:
+        items = llama.analyze(lecture, options, lambda *_: None, threading.Event())
+    assert len(injected.calls) == 2
+    retry = injected.calls[1]["messages"]
+    assert [m["role"] for m in retry] == ["system", "user", "assistant", "user"]
+    assert retry[-1]["content"].startswith("That answer was not usable")
+    assert injected.calls[1]["response_format"]["type"] == "json_object"
+    assert_invariants(items, lecture)
+    assert all(it.reason.startswith("model score") for it in items)
+
+
+def test_two_malformed_answers_fall_back_to_extractive(
+    llama: PipelineEngine, lecture: transcript_pb2.Transcript
+) -> None:
+    """After the retry also fails, the window gets the extractive labels: still a valid plan."""
+    options = resolve_options(AnalyzerSettings(**SETTINGS))
+    with Injected(backend_of(llama), ["no json here", '{"segments": "nope"}']) as injected:
+        items = llama.analyze(lecture, options, lambda *_: None, threading.Event())
+    assert len(injected.calls) == 2
+    assert_invariants(items, lecture)
+    assert not any(it.reason.startswith("model score") for it in items)  # the extractive labels
