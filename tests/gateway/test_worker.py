@@ -174,7 +174,9 @@ async def analyze_directly(port: int, transcript: transcript_pb2.Transcript) -> 
 async def test_redelivered_job_resumes_without_duplicate_snippets(
     tmp_path: Path, database_url: str, nats_server: NatsServer
 ) -> None:
-    analyzer_settings = AnalyzerSettings.model_validate({"min_seconds": 5, "max_seconds": 30, "port": 0})
+    analyzer_settings = AnalyzerSettings.model_validate(
+        {"engine": "lexical", "min_seconds": 5, "max_seconds": 30, "port": 0}
+    )
     app, servicer = build_app(analyzer_settings)
     servicer.engine = build_engine(analyzer_settings)
     port = await app.start()
