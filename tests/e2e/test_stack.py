@@ -126,7 +126,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeD
         assert code == 0, f"the stack exited with {code} on Ctrl-C"
 
 
-def wait_settled(client: httpx.Client, session_id: int, timeout: float = 300) -> tuple[str, list[str]]:
+def wait_settled(client: httpx.Client, session_id: int, timeout: float = 600) -> tuple[str, list[str]]:
     """Poll the status endpoint until Finished/Failed; returns the final status and what was seen."""
     seen: list[str] = []
     deadline = time.monotonic() + timeout
