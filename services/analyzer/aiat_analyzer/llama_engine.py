@@ -43,7 +43,13 @@ class LlamaBackend:
             ) from exc
         threads = n_threads or os.cpu_count() or 1
         self.llm = Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_batch=512, seed=0, verbose=False
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,  # prompt processing too (llama-cpp-python defaults it to every core)
+            n_batch=512,
+            seed=0,
+            verbose=False,
         )
         self.temperature = temperature
         self.model_path = path
