@@ -72,7 +72,7 @@ def content_terms(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class SegmenterParams:
-    """Tuned on the physics lecture set (docs/benchmarks-analyzer.md)."""
+    """Tuned on the physics lecture set (docs/benchmarks.md, Analyzer)."""
 
     concentration: float = 0.3  # symmetric Dirichlet prior per vocabulary word
     # Log-score paid per segment, per content word a segment of typical length holds: scale-free,

@@ -35,7 +35,7 @@ class AnalyzerSettings(GrpcServiceSettings):
     temperature: float = 0.0
     retries: int = 1  # extra attempts after invalid output, then the extractive labels
     # Let the model merge a candidate into the previous one ("same topic"). Off: the bundled 1.5B model
-    # answers "same topic" for nearly every pair (docs/benchmarks-analyzer.md); try it with bigger models.
+    # answers "same topic" for nearly every pair (docs/benchmarks.md, Analyzer); try it with bigger models.
     merge: bool = False
     # Scales the proposer's per-segment cost: below 1 proposes more, shorter candidates for the model to merge.
     proposer_cost_scale: float = 1.0
