@@ -35,4 +35,4 @@ def test_every_service_setting_is_documented() -> None:
             if name in common:
                 assert f"AIAT_<SVC>_{name.upper()}" in README, name
             else:
-                assert f"`{name.upper()}`" in README, f"{prefix}{name.upper()}"
+                assert f"`{prefix}{name.upper()}`" in README, f"{prefix}{name.upper()}"

@@ -19,7 +19,7 @@ from aiat_analyzer.sentences import transcript_sentences
 from aiat_analyzer.server import build_app
 from aiat_analyzer.settings import AnalyzerSettings
 
-SETTINGS: dict[str, Any] = {"engine": "llama", "min_seconds": 20, "max_seconds": 90}
+SETTINGS: dict[str, Any] = {"engine": "llama", "min_seconds": 20, "max_seconds": 90, "port": 0}
 
 
 @pytest.fixture(scope="module")

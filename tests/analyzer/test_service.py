@@ -32,7 +32,7 @@ async def serve() -> AsyncIterator[Server]:
     apps = []
 
     async def start(engine: Any = None, **overrides: Any) -> tuple[str, Any]:
-        settings = AnalyzerSettings(**{"engine": "lexical", **overrides})
+        settings = AnalyzerSettings(**{"engine": "lexical", "port": 0, **overrides})
         app, servicer = build_app(settings)
         port = await app.start()
         servicer.engine = engine if engine is not None else build_engine(settings)
@@ -93,7 +93,7 @@ async def test_plan_keeps_the_invariants(serve: Server, lecture: transcript_pb2.
 
 async def test_health_is_not_serving_until_the_engine_is_ready() -> None:
     """The health service reports NOT_SERVING between bind and engine load."""
-    app, _ = build_app(AnalyzerSettings())
+    app, _ = build_app(AnalyzerSettings(port=0))
     port = await app.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

@@ -18,6 +18,8 @@ class AnalyzerSettings(GrpcServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="AIAT_ANALYZER_", extra="ignore", populate_by_name=True)
 
+    port: int = 50052
+
     # lexical: no model; llama: the bundled GGUF model in-process (CPU); vllm: a `vllm serve` sidecar (GPU).
     engine: str = "llama"
     # Longest transcript accepted, in words (~11 h of speech at 150 words a minute).
