@@ -436,3 +436,57 @@ def test_healthz_and_readyz_names_what_is_down(gateway: Gateway) -> None:
     assert body["checks"]["nats"] == "ok"
     assert set(body["failing"]) == {"transcriber", "analyzer", "renderer"}
     assert body["checks"]["transcriber"].startswith("UNAVAILABLE")
+
+
+# Hostile input: always a 4xx with a clear message, never a 500
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/v1/jobs/99999999999999999999/status", None),
+        ("get", "/api/v1/snippets/99999999999999999999", None),
+        ("get", "/api/v1/sessions?skip=99999999999999999999", None),
+        ("get", "/api/v1/sessions/0/results", None),
+        ("get", "/api/v1/snippets/tasks/a%00b", None),
+        ("get", "/api/v1/snippets/tasks/" + "a" * 100, None),
+        (
+            "post",
+            "/api/v1/upload-session",
+            {"name": "a\u0000b", "drive_link": seed.LINK.format(seed.file_id(1))},
+        ),
+        ("post", "/api/v1/upload-session", {"name": "L", "drive_link": seed.LINK.format("x" * 300)}),
+    ],
+)
+def test_hostile_input_is_a_4xx(gateway: Gateway, method: str, path: str, body: dict | None) -> None:
+    resp = gateway.client.request(method, path, json=body)
+    assert 400 <= resp.status_code < 500, (resp.status_code, resp.text)
+    assert resp.json()["detail"]
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_plan_with_non_finite_times_is_422(gateway: Gateway, raw: str) -> None:
+    session = finished_session(gateway)
+    body = '{"snippets": [{"name": "x", "start": ' + raw + ', "end": 5}]}'
+    resp = gateway.client.patch(
+        f"/api/v1/sessions/{session['id']}/plan", content=body, headers={"content-type": "application/json"}
+    )
+    assert resp.status_code == 422, resp.text
+    assert "start" in resp.json()["detail"]
+
+
+def test_plan_with_control_characters_is_422(gateway: Gateway) -> None:
+    session = finished_session(gateway)
+    plan = {"snippets": [{"name": "bad\u0000name", "start": 1, "end": 2}]}
+    resp = gateway.client.patch(f"/api/v1/sessions/{session['id']}/plan", json=plan)
+    assert resp.status_code == 422
+    assert "control characters" in resp.json()["detail"]
+
+
+def test_missing_transcript_file_is_409_not_500(gateway: Gateway) -> None:
+    session = upload(gateway)
+    seed.finish(gateway.state, session["id"], [])
+    gateway.state.store.resolve(f"sessions/{session['id']}/transcript.json").unlink()
+    resp = gateway.client.get(f"/api/v1/sessions/{session['id']}/transcript")
+    assert resp.status_code == 409
+    assert "missing" in resp.json()["detail"]

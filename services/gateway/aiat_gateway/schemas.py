@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+# A hard cap on a plan's length in the body itself, before the configurable AIAT_MAX_PLAN_SNIPPETS check.
+PLAN_BODY_MAX = 10_000
+
+
+def _no_control_chars(value: str) -> str:
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value) or "\x7f" in value:
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control_chars)]
+Seconds = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class UploadSessionRequest(BaseModel):
     """POST /upload-session body."""
 
-    name: str = Field(min_length=1, max_length=300)
-    module: str | None = Field(default=None, max_length=300)
-    drive_link: str = Field(min_length=1, max_length=2048)
+    name: Text = Field(min_length=1, max_length=300)
+    module: Text | None = Field(default=None, max_length=300)
+    drive_link: Text = Field(min_length=1, max_length=2048)
 
     @field_validator("name")
     @classmethod
@@ -80,10 +93,10 @@ class SessionResultsOut(SessionOut):
 class PlanSnippetIn(BaseModel):
     """One snippet of PATCH /sessions/{id}/plan."""
 
-    name: str = Field(max_length=300)
-    start: float = Field(ge=0)
-    end: float = Field(gt=0)
-    summary: str = Field(default="", max_length=5000)
+    name: Text = Field(max_length=300)
+    start: Seconds = Field(ge=0)
+    end: Seconds = Field(gt=0)
+    summary: Text = Field(default="", max_length=5000)
 
     @field_validator("name")
     @classmethod
@@ -96,7 +109,7 @@ class PlanSnippetIn(BaseModel):
 class PlanIn(BaseModel):
     """PATCH /sessions/{id}/plan body."""
 
-    snippets: list[PlanSnippetIn]
+    snippets: list[PlanSnippetIn] = Field(max_length=PLAN_BODY_MAX)
 
 
 class ProcessIn(BaseModel):

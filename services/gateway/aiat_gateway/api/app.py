@@ -65,13 +65,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         message = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}" for e in errors
         )
-        return JSONResponse({"detail": message, "errors": jsonable(errors)}, status_code=422)
+        safe = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
+        return JSONResponse({"detail": message, "errors": safe}, status_code=422)
 
     return app
-
-
-def jsonable(errors: object) -> object:
-    """Validation errors made JSON-safe (pydantic may include exception objects in `ctx`)."""
-    from fastapi.encoders import jsonable_encoder
-
-    return jsonable_encoder(errors, custom_encoder={Exception: str})

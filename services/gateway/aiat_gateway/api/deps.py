@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,3 +40,8 @@ def get_db(state: Annotated[AppState, Depends(get_state)]) -> Iterator[Session]:
 
 State = Annotated[AppState, Depends(get_state)]
 Db = Annotated[Session, Depends(get_db)]
+
+# Ids are 32-bit in the schema; anything larger is a 422, never a database overflow.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+TaskId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]

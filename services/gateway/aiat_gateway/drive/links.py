@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 DRIVE_LINK_HOSTS = frozenset({"drive.google.com", "docs.google.com", "drive.usercontent.google.com"})
 
-_ID_RE = re.compile(r"[A-Za-z0-9_-]{25,}")
+_ID_RE = re.compile(r"[A-Za-z0-9_-]{25,200}")
 _RESOURCE_KEY_RE = re.compile(r"[A-Za-z0-9_-]{1,200}")
 # /file/d/ID, /file/d/ID/view, /file/u/0/d/ID/edit, /a/example.com/file/d/ID/preview ...
 _FILE_PATH_RE = re.compile(r"^(?:/a/[^/]+)?/file/(?:u/\d+/)?d/(?P<id>[^/]+)(?:/.*)?$")

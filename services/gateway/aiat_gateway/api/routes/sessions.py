@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse, Response
 from aiat import transcripts
 from aiat_gateway import outbox
 from aiat_gateway import sessions as logic
-from aiat_gateway.api.deps import AppState, Db, State
+from aiat_gateway.api.deps import MAX_ID, AppState, Db, RowId, State
 from aiat_gateway.db.models import LectureSession
 from aiat_gateway.drive.links import InvalidDriveLink, parse_drive_link
 from aiat_gateway.errors import Conflict, Invalid
@@ -63,7 +63,7 @@ def upload_session(
 def list_sessions(
     db: Db,
     state: State,
-    skip: Annotated[int, Query(ge=0, description="Records to skip")] = 0,
+    skip: Annotated[int, Query(ge=0, le=MAX_ID, description="Records to skip")] = 0,
     limit: Annotated[int, Query(ge=1, description="Maximum records to return")] = 100,
     sort_by: Annotated[str, Query(description=f"One of: {', '.join(logic.SORTABLE)}")] = "created_at",
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
@@ -77,7 +77,7 @@ def list_sessions(
 
 
 @router.get("/jobs/{session_id}/status", response_model=JobStatusOut)
-def job_status(session_id: int, db: Db) -> JobStatusOut:
+def job_status(session_id: RowId, db: Db) -> JobStatusOut:
     """The session's processing status."""
     session = logic.get_session(db, session_id)
     return JobStatusOut(
@@ -86,13 +86,13 @@ def job_status(session_id: int, db: Db) -> JobStatusOut:
 
 
 @router.get("/sessions/{session_id}/results", response_model=SessionResultsOut)
-def session_results(session_id: int, db: Db) -> SessionResultsOut:
+def session_results(session_id: RowId, db: Db) -> SessionResultsOut:
     """The session with every identified snippet."""
     return results_out(logic.get_session(db, session_id))
 
 
 @router.patch("/sessions/{session_id}/plan", response_model=SessionResultsOut)
-def update_plan(session_id: int, body: PlanIn, db: Db, state: State) -> SessionResultsOut:
+def update_plan(session_id: RowId, body: PlanIn, db: Db, state: State) -> SessionResultsOut:
     """Replace the session's snippets with a person's plan."""
     items = [logic.PlanItem(name=s.name, start=s.start, end=s.end, summary=s.summary) for s in body.snippets]
     session, old_files = logic.update_plan(db, session_id, items, state.settings.max_plan_snippets)
@@ -109,13 +109,16 @@ def update_plan(session_id: int, body: PlanIn, db: Db, state: State) -> SessionR
     responses={200: {"content": {"application/json": {}, "text/plain": {}, "text/vtt": {}}}},
 )
 def session_transcript(
-    session_id: int, db: Db, state: State, format: Literal["json", "srt", "vtt", "txt"] = "json"
+    session_id: RowId, db: Db, state: State, format: Literal["json", "srt", "vtt", "txt"] = "json"
 ) -> Response:
     """The session's transcript: JSON segments with words, or SRT / WebVTT / plain text."""
     session = logic.get_session(db, session_id)
     if not session.transcript_path:
         raise Conflict(f"session {session_id} has no transcript yet (status {session.job_status!r})")
-    transcript = transcripts.loads(state.store.resolve(session.transcript_path).read_bytes())
+    path = state.store.resolve(session.transcript_path)
+    if not path.is_file():
+        raise Conflict(f"the transcript file of session {session_id} is missing; process the session again")
+    transcript = transcripts.loads(path.read_bytes())
     cues = transcripts.cues_from_segments(transcript.segments)
     if format == "srt":
         return PlainTextResponse(transcripts.to_srt(cues), media_type="application/x-subrip")

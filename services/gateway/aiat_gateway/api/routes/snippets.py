@@ -6,7 +6,7 @@ from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import FileResponse
 
 from aiat_gateway import tasks as logic
-from aiat_gateway.api.deps import Db, State
+from aiat_gateway.api.deps import Db, RowId, State, TaskId
 from aiat_gateway.api.routes.sessions import publish_now
 from aiat_gateway.errors import Conflict, NotFound
 from aiat_gateway.naming import is_public_output_name
@@ -17,7 +17,7 @@ output_router = APIRouter(tags=["output"])
 
 
 @router.get("/snippets/tasks/{task_id}", response_model=TaskOut)
-def task_status(task_id: str, db: Db) -> TaskOut:
+def task_status(task_id: TaskId, db: Db) -> TaskOut:
     """Status of a render task: PENDING, STARTED, SUCCESS or FAILURE."""
     task = logic.get_task(db, task_id)
     return TaskOut(
@@ -33,14 +33,14 @@ def task_status(task_id: str, db: Db) -> TaskOut:
 
 
 @router.get("/snippets/{snippet_id}", response_model=SnippetOut)
-def snippet_details(snippet_id: int, db: Db) -> SnippetOut:
+def snippet_details(snippet_id: RowId, db: Db) -> SnippetOut:
     """A snippet; `storage_link` is set once it has been rendered."""
     return SnippetOut.model_validate(logic.get_snippet(db, snippet_id))
 
 
 @router.post("/snippets/{snippet_id}/process", response_model=ProcessOut)
 def process_snippet(
-    snippet_id: int, db: Db, state: State, background: BackgroundTasks, body: ProcessIn | None = None
+    snippet_id: RowId, db: Db, state: State, background: BackgroundTasks, body: ProcessIn | None = None
 ) -> ProcessOut:
     """Start rendering the snippet's video; returns the task to poll."""
     options = body.model_dump(exclude_none=True) if body else {}
@@ -52,7 +52,7 @@ def process_snippet(
 
 
 @router.get("/snippets/{snippet_id}/download", response_class=FileResponse)
-def download_snippet(snippet_id: int, db: Db, state: State) -> FileResponse:
+def download_snippet(snippet_id: RowId, db: Db, state: State) -> FileResponse:
     """The rendered mp4 (HTTP Range supported)."""
     snippet = logic.get_snippet(db, snippet_id)
     if not snippet.storage_link:
@@ -64,7 +64,7 @@ def download_snippet(snippet_id: int, db: Db, state: State) -> FileResponse:
 
 
 @output_router.get("/output/{session_id}/snippets/{filename}", response_class=FileResponse)
-def output_file(session_id: int, filename: str, state: State) -> FileResponse:
+def output_file(session_id: RowId, filename: str, state: State) -> FileResponse:
     """Static access to a rendered snippet (or its .srt) by session and file name."""
     if not is_public_output_name(filename):
         raise NotFound("no such file")
