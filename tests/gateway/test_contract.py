@@ -490,3 +490,24 @@ def test_missing_transcript_file_is_409_not_500(gateway: Gateway) -> None:
     resp = gateway.client.get(f"/api/v1/sessions/{session['id']}/transcript")
     assert resp.status_code == 409
     assert "missing" in resp.json()["detail"]
+
+
+def test_concurrent_plan_updates_never_mix(gateway: Gateway) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    session = finished_session(gateway)
+    plans = [
+        {"snippets": [{"name": f"p{n}-{i}", "start": i * 5.0, "end": i * 5.0 + 4} for i in range(3)]}
+        for n in range(6)
+    ]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(
+            pool.map(
+                lambda p: gateway.client.patch(f"/api/v1/sessions/{session['id']}/plan", json=p).status_code,
+                plans,
+            )
+        )
+    assert codes == [200] * 6
+    snippets = gateway.client.get(f"/api/v1/sessions/{session['id']}/results").json()["snippets"]
+    assert [s["position"] for s in snippets] == [1, 2, 3]
+    assert len({s["name"].split("-")[0] for s in snippets}) == 1  # all from one plan

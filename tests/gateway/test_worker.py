@@ -275,7 +275,7 @@ async def test_download_problems_fail_with_a_clear_message(
         assert row.attempts == 1
         # Nothing is left under a public name in the session's directory.
         session_dir = MediaStore(settings.media_root).resolve(f"sessions/{session_id}")
-        assert not session_dir.exists() or not any(session_dir.iterdir())
+        assert not session_dir.exists() or not any(p.is_file() for p in session_dir.rglob("*"))
 
 
 async def start_render_job(settings: GatewaySettings, snippet_id: int) -> str:

@@ -47,6 +47,7 @@ class NatsClient:
     async def _connect_loop(self) -> None:
         delay = 0.2
         while True:
+            nc: Client | None = None
             try:
                 nc = await nats.connect(
                     self.url,
@@ -62,6 +63,9 @@ class NatsClient:
                 log.info("connected to NATS at %s", self.url)
                 return
             except Exception as exc:  # any failure: keep retrying, the outbox holds the jobs
+                if nc is not None:
+                    with contextlib.suppress(Exception):
+                        await nc.close()
                 log.warning("NATS not reachable at %s (%s); retrying in %.1fs", self.url, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import asc, desc, func, select
+from sqlalchemy import asc, delete, desc, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,9 +124,13 @@ def validate_plan(items: Sequence[PlanItem], duration: float | None, max_count: 
 
 def replace_plan(db: Session, session: LectureSession, items: Sequence[PlanItem], origin: str) -> list[str]:
     """Replace the session's snippets in the caller's transaction; returns old rendered files to delete."""
-    old_files = [s.storage_link for s in session.snippets if s.storage_link]
-    session.snippets.clear()
-    db.flush()
+    # One DELETE statement (not the ORM collection): it takes the write lock first, so of two
+    # concurrent replacements the later one also removes what the earlier one inserted.
+    deleted = db.execute(
+        delete(Snippet).where(Snippet.session_id == session.id).returning(Snippet.storage_link)
+    )
+    old_files = [link for (link,) in deleted if link]
+    db.expire(session, ["snippets"])
     for position, item in enumerate(items, 1):
         session.snippets.append(
             Snippet(
@@ -150,7 +154,10 @@ def update_plan(
     db: Session, session_id: int, items: Sequence[PlanItem], max_count: int
 ) -> tuple[LectureSession, list[str]]:
     """PATCH /plan: validate and atomically replace a settled session's plan."""
-    session = get_session(db, session_id)
+    # Row lock on PostgreSQL: concurrent PATCHes of one session apply one after the other.
+    session = db.get(LectureSession, session_id, with_for_update=True)
+    if session is None:
+        raise NotFound(f"session {session_id} not found")
     if session.job_status not in Status.TERMINAL:
         raise Conflict(
             f"session {session_id} is still {session.job_status!r}; edit the plan once it has finished"

@@ -77,6 +77,8 @@ class JobConsumer:
             max_ack_pending=max(self.concurrency * 4, 16),
             filter_subject=self.spec.subject,
         )
+        # add_consumer creates or updates: changed ack_wait/max_deliver settings take effect on restart.
+        await self.js.add_consumer(self.stream, config)
         sub = await self.js.pull_subscribe(
             self.spec.subject, durable=self.spec.durable, stream=self.stream, config=config
         )
@@ -84,7 +86,9 @@ class JobConsumer:
         while not stop.is_set():
             free = self.concurrency - len(self._running)
             if free <= 0:
-                await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+                stopping = asyncio.create_task(stop.wait())
+                await asyncio.wait({*self._running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
                 continue
             try:
                 msgs = await sub.fetch(batch=free, timeout=1.0)

@@ -67,7 +67,7 @@ class Worker:
     async def _session_give_up(self, job: Message, reason: str) -> None:
         assert isinstance(job, jobs_pb2.SessionJob)
         if self.pipeline.is_current(await self.pipeline.snapshot(job.session_id), job):
-            await self.pipeline.fail(job.session_id, reason)
+            await self.pipeline.fail(job.session_id, reason, job.job_id)
 
     async def _session_touch(self, job: Message) -> None:
         assert isinstance(job, jobs_pb2.SessionJob)

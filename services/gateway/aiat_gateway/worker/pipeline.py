@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import shutil
 import time
 from dataclasses import dataclass
 
@@ -124,14 +126,32 @@ class SessionPipeline:
         except StepError as exc:
             if not exc.permanent:
                 raise
-            await self.fail(snap.id, str(exc))
+            await self.fail(snap.id, str(exc), snap.job_id)
 
-    async def fail(self, session_id: int, message: str) -> None:
-        """Settle the session as Failed, keeping the error for the results endpoint."""
-        log.warning("session %s failed: %s", session_id, message)
-        await self.db.update_session(
-            session_id, job_status=Status.FAILED, error_message=message, progress=None, finished_at=utcnow()
-        )
+    async def fail(self, session_id: int, message: str, job_id: str) -> None:
+        """Settle the session as Failed with its error, unless a newer job owns it or it already settled."""
+
+        def _fail(db: Session) -> bool:
+            result = db.execute(
+                update(LectureSession)
+                .where(
+                    LectureSession.id == session_id,
+                    LectureSession.job_id == job_id,
+                    LectureSession.job_status.not_in(Status.TERMINAL),
+                )
+                .values(
+                    job_status=Status.FAILED,
+                    error_message=message,
+                    progress=None,
+                    finished_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+        if await self.db.run(_fail):
+            log.warning("session %s failed: %s", session_id, message)
+            await self.db.update_session(session_id, job_status=Status.FAILED)
 
     def _exists(self, rel: str | None) -> bool:
         return bool(rel) and self.store.resolve(rel or "").is_file()
@@ -145,7 +165,10 @@ class SessionPipeline:
             if total and throttle.due():
                 await self.db.update_session(snap.id, progress=round(done / total, 4))
 
-        dest = self.store.resolve(self.store.session_dir(snap.id))
+        # A fixed directory, emptied first: a download completed by an attempt that died before
+        # recording it is replaced, not kept beside the new one.
+        dest = self.store.resolve(f"{self.store.session_dir(snap.id)}/source")
+        await asyncio.to_thread(shutil.rmtree, dest, True)
         try:
             result = await self.downloader.download(snap.drive_link, dest, progress=on_bytes)
         except DriveError as exc:
@@ -153,7 +176,7 @@ class SessionPipeline:
                 f"Download failed: {exc}", permanent=exc.kind not in TRANSIENT_DRIVE_ERRORS
             ) from exc
         try:
-            info = probe(result.path)
+            info = await asyncio.to_thread(probe, result.path)
         except UnreadableMedia as exc:
             result.path.unlink(missing_ok=True)
             raise StepError(f"The downloaded file is not a readable video: {exc}", permanent=True) from exc
@@ -180,14 +203,15 @@ class SessionPipeline:
             request, self.settings.transcribe_timeout_seconds, on_progress
         )
         rel = f"{self.store.session_dir(snap.id)}/transcript.json"
-        self.store.write_bytes_atomic(rel, transcripts.dumps(transcript))
+        await asyncio.to_thread(self.store.write_bytes_atomic, rel, transcripts.dumps(transcript))
         snap.transcript_path = rel
         await self.db.update_session(snap.id, transcript_path=rel, language=transcript.language or None)
 
     async def analyze(self, snap: SessionSnapshot) -> None:
         """Ask the analyzer for a plan, then store it and finish the session in one transaction."""
         await self.db.update_session(snap.id, job_status=Status.ANALYZING, progress=0.0)
-        transcript = transcripts.loads(self.store.resolve(snap.transcript_path or "").read_bytes())
+        raw = await asyncio.to_thread(self.store.resolve(snap.transcript_path or "").read_bytes)
+        transcript = transcripts.loads(raw)
         throttle = ProgressThrottle()
 
         async def on_progress(p: transcript_pb2.Progress) -> None:
