@@ -226,11 +226,14 @@ def test_stale_sessions_are_redriven_then_failed(tmp_path: Path, database_url: s
         a, _ = create_session(db, "a", None, seed.LINK.format(seed.file_id(10)), seed.file_id(10))
         b, _ = create_session(db, "b", None, seed.LINK.format(seed.file_id(11)), seed.file_id(11))
         c, _ = create_session(db, "c", None, seed.LINK.format(seed.file_id(12)), seed.file_id(12))
+        d, _ = create_session(db, "d", None, seed.LINK.format(seed.file_id(13)), seed.file_id(13))
         a.job_status, a.attempts = Status.TRANSCRIBING, 1
         b.job_status, b.attempts = Status.DOWNLOADING, 3
         db.commit()
         old = utcnow() - dt.timedelta(seconds=600)
-        db.execute(update(LectureSession).where(LectureSession.id.in_([a.id, b.id])).values(updated_at=old))
+        db.execute(
+            update(LectureSession).where(LectureSession.id.in_([a.id, b.id, d.id])).values(updated_at=old)
+        )
         db.commit()
         job_a = a.job_id
     assert len(sweep_stale(factory, settings)) == 1
@@ -242,6 +245,8 @@ def test_stale_sessions_are_redriven_then_failed(tmp_path: Path, database_url: s
             rb.error_message or ""
         )
         assert rc.job_status == Status.PENDING  # fresh: left alone
+        rd = db.get(LectureSession, d.id)
+        assert rd is not None and rd.job_id == d.job_id  # queued 10 min: still waiting its turn, left alone
     assert sweep_stale(factory, settings) == []  # the re-drive refreshed it
 
 
@@ -391,3 +396,26 @@ async def test_shutdown_hands_unfinished_jobs_back_at_once(
                 await wait_for(lambda: session_row(settings, session_id).attempts == 2, timeout=15)
     finally:
         await app.stop(0)
+
+
+async def test_render_claim_admits_one_delivery_until_its_worker_falls_silent(
+    tmp_path: Path, database_url: str
+) -> None:
+    from aiat_gateway.worker.render import RenderRunner
+    from aiat_gateway.worker.state import WorkerDb
+
+    settings = make_settings(tmp_path, database_url, "nats://127.0.0.1:1")
+    _, snippet_id = finished_with_snippet(settings, 50)
+    from aiat_gateway.tasks import start_render
+
+    factory = make_session_factory(make_engine(settings.sqlalchemy_url))
+    with factory() as db:
+        task, _ = start_render(db, snippet_id, {})
+    runner = RenderRunner(WorkerDb(factory), MediaStore(settings.media_root), None, settings)  # type: ignore[arg-type]
+    assert await runner.claim(task.task_id, 1) is True
+    assert await runner.claim(task.task_id, 2) is False  # a duplicate while the first is alive
+    with factory.begin() as db:
+        silent = utcnow() - dt.timedelta(seconds=settings.job_ack_wait_seconds)
+        db.execute(update(RenderTask).where(RenderTask.task_id == task.task_id).values(updated_at=silent))
+    assert await runner.claim(task.task_id, 3) is True  # its worker died: a redelivery takes over
+    assert task_row(settings, task.task_id).attempts == 3

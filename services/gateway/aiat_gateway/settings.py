@@ -32,6 +32,7 @@ class GatewaySettings(AiatSettings):
     job_backoff_seconds: float = 5.0
     job_backoff_max_seconds: float = 60.0
     job_stale_seconds: float = 300.0
+    job_pending_stale_seconds: float = 3600.0
     reconcile_interval_seconds: float = 10.0
     worker_concurrency: int = 2
     worker_grace_seconds: float = 60.0

@@ -34,7 +34,10 @@ def get_task(db: Session, task_id: str) -> RenderTask:
 
 def start_render(db: Session, snippet_id: int, options: dict[str, Any]) -> tuple[RenderTask, int | None]:
     """Create (or return the running) render task of a snippet; returns it and its outbox row id if new."""
-    snippet = get_snippet(db, snippet_id)
+    # Row lock on PostgreSQL: two clicks on "process" make one task, not two.
+    snippet = db.get(Snippet, snippet_id, with_for_update=True)
+    if snippet is None:
+        raise NotFound(f"snippet {snippet_id} not found")
     session = db.get(LectureSession, snippet.session_id)
     if session is None or session.job_status != Status.FINISHED or not session.media_path:
         status = session.job_status if session else "missing"

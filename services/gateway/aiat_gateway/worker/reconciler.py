@@ -21,18 +21,28 @@ log = logging.getLogger(__name__)
 
 def sweep_stale(factory: sessionmaker[Session], settings: GatewaySettings) -> list[int]:
     """Fail or re-drive sessions and tasks with no sign of life; returns new outbox row ids."""
+    # Work in progress heartbeats, so it is stale after job_stale_seconds of silence. A job still
+    # queued has no heartbeat: only after job_pending_stale_seconds is its message presumed lost.
     cutoff = utcnow() - dt.timedelta(seconds=settings.job_stale_seconds)
+    queued_cutoff = utcnow() - dt.timedelta(seconds=settings.job_pending_stale_seconds)
     rows: list[int] = []
     with factory() as db:
         stale_sessions = db.execute(
             select(LectureSession.id, LectureSession.job_id, LectureSession.attempts).where(
-                LectureSession.job_status.not_in(Status.TERMINAL), LectureSession.updated_at < cutoff
+                (
+                    LectureSession.job_status.not_in([*Status.TERMINAL, Status.PENDING])
+                    & (LectureSession.updated_at < cutoff)
+                )
+                | (
+                    (LectureSession.job_status == Status.PENDING)
+                    & (LectureSession.updated_at < queued_cutoff)
+                )
             )
         ).all()
         stale_tasks = db.scalars(
             select(RenderTask.task_id).where(
-                RenderTask.status.in_([TaskStatus.PENDING, TaskStatus.STARTED]),
-                RenderTask.updated_at < cutoff,
+                ((RenderTask.status == TaskStatus.STARTED) & (RenderTask.updated_at < cutoff))
+                | ((RenderTask.status == TaskStatus.PENDING) & (RenderTask.updated_at < queued_cutoff))
             )
         ).all()
     for session_id, job_id, attempts in stale_sessions:
@@ -54,13 +64,15 @@ def sweep_stale(factory: sessionmaker[Session], settings: GatewaySettings) -> li
     for task_id in stale_tasks:
         with factory.begin() as db:
             task = db.get(RenderTask, task_id, with_for_update=True)
-            if task is None or task.status in TaskStatus.TERMINAL or task.updated_at >= cutoff:
+            if task is None or task.status in TaskStatus.TERMINAL:
+                continue
+            if task.updated_at >= (cutoff if task.status == TaskStatus.STARTED else queued_cutoff):
                 continue
             if task.attempts >= settings.job_max_deliver:
                 task.status, task.finished_at = TaskStatus.FAILURE, utcnow()
                 task.error = task.result = f"rendering stopped responding after {task.attempts} attempts"
                 continue
-            task.updated_at = utcnow()
+            task.status, task.updated_at = TaskStatus.PENDING, utcnow()
             rows.append(enqueue_render_job(db, task))
             log.warning("render task %s: no progress; re-driving", task_id)
     return rows

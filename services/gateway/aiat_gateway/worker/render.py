@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from aiat import transcripts
@@ -88,9 +92,13 @@ class RenderRunner:
         if isinstance(plan, str):
             await self.fail(job.task_id, plan)
             return
-        await self.db.update_task(plan.task_id, status=TaskStatus.STARTED, attempts=attempt, progress=0.0)
+        if not await self.claim(plan.task_id, attempt):
+            log.info("task %s is being rendered by another delivery; skipping this one", plan.task_id)
+            return
         filename = snippet_filename(plan.position, plan.name)
-        output_rel = f"{self.store.output_dir(plan.session_id)}/{filename}"
+        # Rendered under a private name first; only a render whose snippet is unchanged is renamed
+        # to the public name, so a stale render can never overwrite a newer snippet's file.
+        output_rel = f"{self.store.output_dir(plan.session_id)}/.{plan.task_id}.mp4"
         throttle = ProgressThrottle()
 
         async def on_progress(p: transcript_pb2.Progress) -> None:
@@ -98,15 +106,46 @@ class RenderRunner:
                 await self.db.update_task(plan.task_id, progress=round(min(p.done / p.total, 1.0), 4))
 
         try:
-            result = await self.clients.render(
-                self.request(plan, output_rel), self.settings.render_timeout_seconds, on_progress
-            )
+            request = await asyncio.to_thread(self.request, plan, output_rel)
+            result = await self.clients.render(request, self.settings.render_timeout_seconds, on_progress)
         except StepError as exc:
             if not exc.permanent:
+                # Back to PENDING so the redelivery can claim it again.
+                await self.db.update_task(plan.task_id, status=TaskStatus.PENDING)
                 raise
             await self.fail(plan.task_id, str(exc))
             return
+        except BaseException:
+            await self.db.update_task(plan.task_id, status=TaskStatus.PENDING)
+            self._discard(output_rel)
+            raise
         await self.succeed(plan, filename, output_rel, result)
+
+    async def claim(self, task_id: str, attempt: int) -> bool:
+        """PENDING -> STARTED, or take over a STARTED task whose worker fell silent; False if another holds it."""
+        silent = utcnow() - dt.timedelta(seconds=self.settings.job_ack_wait_seconds / 2)
+
+        def _claim(db: Session) -> bool:
+            result = db.execute(
+                update(RenderTask)
+                .where(
+                    RenderTask.task_id == task_id,
+                    (RenderTask.status == TaskStatus.PENDING)
+                    | ((RenderTask.status == TaskStatus.STARTED) & (RenderTask.updated_at < silent)),
+                )
+                .values(status=TaskStatus.STARTED, attempts=attempt, progress=0.0, updated_at=utcnow())
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+        claimed = await self.db.run(_claim)
+        if claimed:
+            await self.db.update_task(task_id, status=TaskStatus.STARTED)
+        return claimed
+
+    def _discard(self, private_rel: str) -> None:
+        path = self.store.resolve(private_rel)
+        path.unlink(missing_ok=True)
+        path.with_suffix(".srt").unlink(missing_ok=True)
 
     def request(self, plan: RenderPlan, output_rel: str) -> renderer_pb2.RenderRequest:
         """The RenderRequest for a plan, with the caption words of its time range."""
@@ -155,18 +194,21 @@ class RenderRunner:
             if snippet is None or not unchanged:
                 task.status, task.error = TaskStatus.FAILURE, "the snippet changed while it was rendering"
             else:
+                private = self.store.resolve(output_rel)
+                public = private.with_name(filename)
+                os.replace(private, public)
+                if private.with_suffix(".srt").exists():
+                    os.replace(private.with_suffix(".srt"), public.with_suffix(".srt"))
                 snippet.storage_link = filename
                 task.status, task.result, task.error = TaskStatus.SUCCESS, "Processed 1 videos.", None
-                task.output_path = output_rel
+                task.output_path = self.store.relative(public)
             task.progress = 1.0
             task.finished_at = task.updated_at = utcnow()
             return unchanged
 
         kept = await self.db.run(_commit)
         if not kept:
-            path = self.store.resolve(output_rel)
-            path.unlink(missing_ok=True)
-            path.with_suffix(".srt").unlink(missing_ok=True)
+            self._discard(output_rel)
         await self.db.update_task(plan.task_id, status=TaskStatus.SUCCESS if kept else TaskStatus.FAILURE)
         log.info("task %s: %s (%s, %.1fs)", plan.task_id, output_rel, result.encoder, result.duration)
 
