@@ -511,3 +511,16 @@ def test_concurrent_plan_updates_never_mix(gateway: Gateway) -> None:
     snippets = gateway.client.get(f"/api/v1/sessions/{session['id']}/results").json()["snippets"]
     assert [s["position"] for s in snippets] == [1, 2, 3]
     assert len({s["name"].split("-")[0] for s in snippets}) == 1  # all from one plan
+
+
+def test_retry_a_failed_session(gateway: Gateway) -> None:
+    session = upload(gateway)
+    assert gateway.client.post(f"/api/v1/sessions/{session['id']}/retry").status_code == 409  # still Pending
+    seed.fail(gateway.state, session["id"], "Download failed: quota")
+    resp = gateway.client.post(f"/api/v1/sessions/{session['id']}/retry")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["job_status"] == "Pending"
+    assert resp.json()["error_message"] is None
+    assert gateway.client.get(f"/api/v1/jobs/{session['id']}/status").json()["job_status"] == "Pending"
+    assert jetstream_messages(gateway) == 2  # the first job and the retry's
+    assert gateway.client.post("/api/v1/sessions/777/retry").status_code == 404

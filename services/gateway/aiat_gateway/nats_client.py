@@ -89,6 +89,7 @@ async def ensure_stream(js: JetStreamContext, name: str, duplicate_window: float
         retention=RetentionPolicy.WORK_QUEUE,
         storage=StorageType.FILE,
         duplicate_window=duplicate_window,
+        max_age=7 * 24 * 3600.0,
     )
     try:
         await js.add_stream(config)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 from nats.js import JetStreamContext
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiat_gateway.db.models import OutboxMessage, utcnow
@@ -37,6 +38,13 @@ def _mark(factory: sessionmaker[Session], row_id: int, published: bool) -> None:
         row.publish_attempts += 1
         if published:
             row.published_at = utcnow()
+
+
+def prune(factory: sessionmaker[Session], older_than: dt.timedelta) -> int:
+    """Delete outbox rows published longer ago than `older_than` (past any dedupe window)."""
+    with factory.begin() as db:
+        result = db.execute(delete(OutboxMessage).where(OutboxMessage.published_at < utcnow() - older_than))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def flush(

@@ -63,6 +63,22 @@ def _enqueue_session_job(db: Session, session: LectureSession) -> int:
     return row.id
 
 
+def retry_session(db: Session, session_id: int) -> tuple[LectureSession, int]:
+    """Start a Failed session again from its first missing step; returns it and the outbox row id."""
+    session = db.get(LectureSession, session_id, with_for_update=True)
+    if session is None:
+        raise NotFound(f"session {session_id} not found")
+    if session.job_status != Status.FAILED:
+        raise Conflict(
+            f"session {session_id} is {session.job_status!r}; only a Failed session can be retried"
+        )
+    session.job_status, session.error_message, session.progress = Status.PENDING, None, None
+    session.attempts, session.finished_at = 0, None
+    row = _enqueue_session_job(db, session)
+    db.commit()
+    return session, row
+
+
 def redrive_session(db: Session, session_id: int, expected_job_id: str) -> int | None:
     """Give a stalled session a fresh job id and job (only if nobody else did); returns the outbox row id."""
     session = db.get(LectureSession, session_id, with_for_update=True)

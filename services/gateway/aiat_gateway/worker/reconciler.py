@@ -89,6 +89,7 @@ class Reconciler:
     async def tick(self) -> None:
         """One pass: sweep, then publish everything unpublished."""
         await asyncio.to_thread(sweep_stale, self.factory, self.settings)
+        await asyncio.to_thread(outbox.prune, self.factory, dt.timedelta(days=1))
         if self.nats.connected:
             await outbox.flush(self.factory, self.nats.js)
 

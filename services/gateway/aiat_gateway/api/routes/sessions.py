@@ -59,6 +59,14 @@ def upload_session(
     return session_out(session, 0)
 
 
+@router.post("/sessions/{session_id}/retry", response_model=SessionOut)
+def retry_session(session_id: RowId, db: Db, state: State, background: BackgroundTasks) -> SessionOut:
+    """Process a Failed session again (steps already done, such as the download, are kept)."""
+    session, row_id = logic.retry_session(db, session_id)
+    background.add_task(publish_now, state, row_id)
+    return session_out(session)
+
+
 @router.get("/sessions", response_model=list[SessionOut])
 def list_sessions(
     db: Db,
