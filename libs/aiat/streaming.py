@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ T = TypeVar("T")
 Emit = Callable[[Any], None]
 
 _DONE = object()
+log = logging.getLogger(__name__)
 
 
 async def run_in_thread_streaming(
@@ -66,10 +68,27 @@ async def guarded_stream(
     limiter: ConcurrencyLimiter,
     events: Callable[[], AsyncIterator[Any]],
 ) -> AsyncIterator[Any]:
-    """Yield from `events()` inside a limiter slot, mapping EngineError to its gRPC status."""
+    """Yield from `events()` inside a limiter slot, mapping EngineError to its gRPC status.
+
+    The inner stream is closed explicitly, so on cancellation its worker thread is told to
+    stop before the slot is released, not whenever the garbage collector gets to it.
+    """
     try:
         async with limiter.slot():
-            async for event in events():
-                yield event
+            stream = events()
+            try:
+                async for event in stream:
+                    yield event
+            finally:
+                close = getattr(stream, "aclose", None)
+                if close is not None:
+                    await close()
     except EngineError as exc:
         await abort_with(context, exc)
+    except (asyncio.CancelledError, grpc.aio.AbortError):
+        raise
+    except Exception:
+        log.exception("%s: unexpected error", limiter.service)
+        await context.abort(
+            grpc.StatusCode.INTERNAL, f"{limiter.service}: internal error (see the service log)"
+        )

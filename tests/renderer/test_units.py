@@ -147,3 +147,10 @@ def test_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
         1.5,
         "superfast",
     )
+
+
+def test_caption_words_with_non_finite_times_are_dropped() -> None:
+    from aiat_renderer.captions import shift_words
+
+    words = [(float("nan"), 2.0, "bad"), (1.0, float("inf"), "worse"), (1.0, 1.5, "good")]
+    assert [w.text for w in shift_words(words, 0.0, 10.0)] == ["good"]

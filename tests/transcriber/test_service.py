@@ -234,3 +234,23 @@ async def test_health_not_serving_until_model_loaded(data_dir: Path) -> None:
         assert await check_health(target) == "SERVING"
         assert await check_health(target, "aiat.transcriber.v1.TranscriberService") == "SERVING"
         await server.close_engine()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"beam_size": -1}, "beam_size"),
+        ({"beam_size": 500}, "beam_size"),
+        ({"language": "xx"}, "unknown language"),
+    ],
+)
+async def test_impossible_options_are_invalid_argument(
+    data_dir: Path, engine: FasterWhisperEngine, fields: dict[str, Any], message: str
+) -> None:
+    async with serving(data_dir, engine) as (_, stub):
+        request = transcriber_pb2.TranscribeRequest(media_path="lectures/waves.wav", **fields)
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            async for _ in stub.Transcribe(request):
+                pass
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert message in (err.value.details() or "")

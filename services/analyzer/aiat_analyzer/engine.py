@@ -229,6 +229,10 @@ class PipelineEngine:
         self.refiner.close()
 
 
+# Free-text request options go into every prompt window: keep them short enough for any context.
+MAX_OPTION_CHARS = 300
+
+
 def resolve_options(
     settings: AnalyzerSettings,
     min_seconds: float = 0.0,
@@ -255,10 +259,10 @@ def resolve_options(
         min_seconds=lo,
         max_seconds=hi,
         max_snippets=min(max_snippets, cap) if max_snippets else cap,
-        language=language,
-        focus=focus.strip(),
-        title=title,
-        module=module,
+        language=language.strip()[:MAX_OPTION_CHARS],
+        focus=focus.strip()[:MAX_OPTION_CHARS],
+        title=title.strip()[:MAX_OPTION_CHARS],
+        module=module.strip()[:MAX_OPTION_CHARS],
     )
 
 

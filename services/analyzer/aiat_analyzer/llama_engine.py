@@ -66,7 +66,10 @@ class LlamaBackend:
         chunks: list[str] = []
         finish = None
         with self._lock:
-            stream: Any = self.llm.create_chat_completion(**body, stream=True)
+            try:
+                stream: Any = self.llm.create_chat_completion(**body, stream=True)
+            except ValueError as exc:  # e.g. the prompt exceeds the context window
+                raise LlmOutputError(f"the model refused the prompt: {exc}") from exc
             try:
                 for chunk in stream:
                     if cancel.is_set():
@@ -84,5 +87,6 @@ class LlamaBackend:
         return text
 
     def close(self) -> None:
-        """Free the model."""
-        self.llm.close()
+        """Free the model, after any completion still running in a worker thread."""
+        with self._lock:
+            self.llm.close()

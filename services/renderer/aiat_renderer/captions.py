@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -40,7 +41,12 @@ def shift_words(words: Iterable[tuple[float, float, str]], start: float, end: fl
     out = []
     for w_start, w_end, text in words:
         text = " ".join(text.split())
-        if not text or w_end <= start or w_start >= end:
+        if (
+            not text
+            or not (math.isfinite(w_start) and math.isfinite(w_end))
+            or w_end <= start
+            or w_start >= end
+        ):
             continue
         s, e = max(w_start, start) - start, min(w_end, end) - start
         out.append(TimedWord(s, max(e, s), text))

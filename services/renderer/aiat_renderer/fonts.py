@@ -47,6 +47,7 @@ def resolve_font(font: str, dirs: Sequence[Path], default: Path) -> Path:
     return path
 
 
+@functools.cache
 def font_family(path: Path) -> tuple[str, bool]:
     """(family name, is bold) from the font's `name` table; the file stem when it cannot be read."""
     try:

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from faster_whisper.tokenizer import _LANGUAGE_CODES
 
 from aiat.common.v1 import transcript_pb2
+from aiat.errors import EngineError, InvalidInput
 from aiat.limits import ConcurrencyLimiter
 from aiat.store import MediaStore
-from aiat.streaming import Emit, guarded_stream, run_in_thread_streaming
+from aiat.streaming import Emit, abort_with, guarded_stream, run_in_thread_streaming
 from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
 from aiat_transcriber.audio import resolve_media
 from aiat_transcriber.engine import MediaFile, TranscribeOptions, TranscriptionEngine
@@ -19,10 +21,18 @@ from aiat_transcriber.engine import MediaFile, TranscribeOptions, TranscriptionE
 SERVICE_NAME = transcriber_pb2.DESCRIPTOR.services_by_name["TranscriberService"].full_name
 
 
+MAX_BEAM = 20
+
+
 def options_from_request(request: transcriber_pb2.TranscribeRequest) -> TranscribeOptions:
-    """Engine options from a request; unset fields mean the engine's defaults."""
+    """Engine options from a request; unset fields mean the engine's defaults; InvalidInput when impossible."""
+    if not 0 <= request.beam_size <= MAX_BEAM:
+        raise InvalidInput(f"beam_size must be between 1 and {MAX_BEAM} (0 = the default)")
+    language = request.language.strip().lower()
+    if language and language not in _LANGUAGE_CODES:
+        raise InvalidInput(f"unknown language code {request.language!r}")
     return TranscribeOptions(
-        language=request.language.strip() or None,
+        language=language or None,
         beam_size=request.beam_size or None,
         vad_filter=request.vad_filter if request.HasField("vad_filter") else None,
         word_timestamps=request.word_timestamps if request.HasField("word_timestamps") else True,
@@ -65,7 +75,10 @@ class TranscriberServicer(transcriber_pb2_grpc.TranscriberServiceServicer):
         self, request: transcriber_pb2.TranscribeRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[transcriber_pb2.TranscribeResponse]:
         """Stream progress events, then exactly one transcript event."""
-        job = TranscriptionJob(self.engine, self.store, request)
+        try:
+            job = TranscriptionJob(self.engine, self.store, request)
+        except EngineError as exc:  # bad options: answered before taking a slot
+            await abort_with(context, exc)
 
         def events() -> AsyncIterator[Any]:
             return run_in_thread_streaming(job)
