@@ -167,6 +167,10 @@ async def test_overload_is_resource_exhausted(serve: Server, lecture: transcript
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await analyze(target, analyzer_pb2.AnalyzeRequest(transcript=lecture))
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    # Bad input is answered at once even while the replica is full: it never queues for a slot.
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await analyze(target, analyzer_pb2.AnalyzeRequest(transcript=transcript_pb2.Transcript()))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     engine.release.set()
     _, plans = await first
     assert len(plans) == 1

@@ -10,10 +10,10 @@ import grpc
 
 from aiat.analyzer.v1 import analyzer_pb2, analyzer_pb2_grpc
 from aiat.common.v1 import transcript_pb2
-from aiat.errors import EngineUnavailable, InvalidInput
+from aiat.errors import EngineError, EngineUnavailable, InvalidInput
 from aiat.limits import ConcurrencyLimiter
-from aiat.streaming import Emit, guarded_stream, run_in_thread_streaming
-from aiat_analyzer.engine import AnalyzerEngine, resolve_options
+from aiat.streaming import Emit, abort_with, guarded_stream, run_in_thread_streaming
+from aiat_analyzer.engine import AnalyzeOptions, AnalyzerEngine, resolve_options
 from aiat_analyzer.plan import PlanItem
 from aiat_analyzer.settings import AnalyzerSettings
 
@@ -48,12 +48,17 @@ class AnalyzerServicer(analyzer_pb2_grpc.AnalyzerServiceServicer):
         self, request: analyzer_pb2.AnalyzeRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[analyzer_pb2.AnalyzeResponse]:
         """Progress events, then exactly one Plan event."""
-        async for event in guarded_stream(context, self.limiter, lambda: self._events(request)):
+        try:  # cheap checks answer at once, before the request queues for a slot
+            engine, options = self._prepare(request)
+        except EngineError as exc:
+            await abort_with(context, exc)
+        async for event in guarded_stream(
+            context, self.limiter, lambda: self._events(request, engine, options)
+        ):
             yield event
 
-    async def _events(
-        self, request: analyzer_pb2.AnalyzeRequest
-    ) -> AsyncIterator[analyzer_pb2.AnalyzeResponse]:
+    def _prepare(self, request: analyzer_pb2.AnalyzeRequest) -> tuple[AnalyzerEngine, AnalyzeOptions]:
+        """The engine and the resolved options, or the EngineError that rejects the request."""
         engine = self.engine
         if engine is None:
             raise EngineUnavailable("the analyzer engine is not loaded yet")
@@ -73,7 +78,11 @@ class AnalyzerServicer(analyzer_pb2_grpc.AnalyzerServiceServicer):
             title=request.title,
             module=request.module,
         )
+        return engine, options
 
+    async def _events(
+        self, request: analyzer_pb2.AnalyzeRequest, engine: AnalyzerEngine, options: AnalyzeOptions
+    ) -> AsyncIterator[analyzer_pb2.AnalyzeResponse]:
         def work(emit: Emit, cancel: threading.Event) -> list[PlanItem]:
             def progress(stage: str, done: float, total: float) -> None:
                 emit(transcript_pb2.Progress(done=done, total=total, unit="steps", stage=stage))

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 ASPECTS = ("landscape", "vertical", "square")
 MAX_TITLE_CHARS = 300
+MAX_INTRO_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -318,6 +319,8 @@ class FfmpegEngine:
             ipath, iinfo = self._media(intro_video, "intro video_path")
             if not iinfo.has_video:
                 raise InvalidInput(f"intro video {intro_video!r} has no video stream")
+            if iinfo.duration > MAX_INTRO_SECONDS:
+                raise InvalidInput(f"intro video {intro_video!r} is longer than {MAX_INTRO_SECONDS:g} s")
             frames = max(1, round(iinfo.duration * rate))
             spec.intro_seconds = float(frames / rate)
             spec.intro_input, spec.intro_has_audio = next_input, iinfo.has_audio
@@ -325,8 +328,8 @@ class FfmpegEngine:
             next_input += 1
         elif intro_on:
             seconds = job.intro_seconds if job.intro_seconds > 0 else s.intro_seconds
-            if not math.isfinite(seconds) or seconds > 30:
-                raise InvalidInput("intro seconds must be at most 30")
+            if not math.isfinite(seconds) or seconds > MAX_INTRO_SECONDS:
+                raise InvalidInput(f"intro seconds must be at most {MAX_INTRO_SECONDS:g}")
             spec.intro_seconds = float(max(1, round(seconds * rate)) / rate)
             spec.intro_color = accent
             spec.intro_lines = self._intro_lines(job, work, w, h, text_color)
