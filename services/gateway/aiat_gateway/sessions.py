@@ -65,9 +65,7 @@ def _enqueue_session_job(db: Session, session: LectureSession) -> int:
 
 def retry_session(db: Session, session_id: int) -> tuple[LectureSession, int]:
     """Start a Failed session again from its first missing step; returns it and the outbox row id."""
-    session = db.get(LectureSession, session_id, with_for_update=True)
-    if session is None:
-        raise NotFound(f"session {session_id} not found")
+    session = get_session(db, session_id, lock=True)
     if session.job_status != Status.FAILED:
         raise Conflict(
             f"session {session_id} is {session.job_status!r}; only a Failed session can be retried"
@@ -115,9 +113,9 @@ def snippet_counts(db: Session, session_ids: Sequence[int]) -> dict[int, int]:
     return {sid: int(n) for sid, n in rows}
 
 
-def get_session(db: Session, session_id: int) -> LectureSession:
-    """The session, or NotFound."""
-    session = db.get(LectureSession, session_id)
+def get_session(db: Session, session_id: int, lock: bool = False) -> LectureSession:
+    """The session (row-locked on PostgreSQL when `lock`), or NotFound."""
+    session = db.get(LectureSession, session_id, with_for_update=lock)
     if session is None:
         raise NotFound(f"session {session_id} not found")
     return session
@@ -171,9 +169,7 @@ def update_plan(
 ) -> tuple[LectureSession, list[str]]:
     """PATCH /plan: validate and atomically replace a settled session's plan."""
     # Row lock on PostgreSQL: concurrent PATCHes of one session apply one after the other.
-    session = db.get(LectureSession, session_id, with_for_update=True)
-    if session is None:
-        raise NotFound(f"session {session_id} not found")
+    session = get_session(db, session_id, lock=True)
     if session.job_status not in Status.TERMINAL:
         raise Conflict(
             f"session {session_id} is still {session.job_status!r}; edit the plan once it has finished"

@@ -16,9 +16,9 @@ from aiat_gateway.errors import Conflict, NotFound
 from aiat_gateway.nats_client import RENDER_SUBJECT
 
 
-def get_snippet(db: Session, snippet_id: int) -> Snippet:
-    """The snippet, or NotFound."""
-    snippet = db.get(Snippet, snippet_id)
+def get_snippet(db: Session, snippet_id: int, lock: bool = False) -> Snippet:
+    """The snippet (row-locked on PostgreSQL when `lock`), or NotFound."""
+    snippet = db.get(Snippet, snippet_id, with_for_update=lock)
     if snippet is None:
         raise NotFound(f"snippet {snippet_id} not found")
     return snippet
@@ -35,9 +35,7 @@ def get_task(db: Session, task_id: str) -> RenderTask:
 def start_render(db: Session, snippet_id: int, options: dict[str, Any]) -> tuple[RenderTask, int | None]:
     """Create (or return the running) render task of a snippet; returns it and its outbox row id if new."""
     # Row lock on PostgreSQL: two clicks on "process" make one task, not two.
-    snippet = db.get(Snippet, snippet_id, with_for_update=True)
-    if snippet is None:
-        raise NotFound(f"snippet {snippet_id} not found")
+    snippet = get_snippet(db, snippet_id, lock=True)
     session = db.get(LectureSession, snippet.session_id)
     if session is None or session.job_status != Status.FINISHED or not session.media_path:
         status = session.job_status if session else "missing"
