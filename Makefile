@@ -38,10 +38,11 @@ run: $(STAMP) ## Start NATS, gateway, worker and the three gRPC services on this
 test: $(STAMP) sysdeps ## Run the whole test suite (SQLite and PostgreSQL, real servers, real models)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff + mypy
+lint: $(STAMP) ## ruff, mypy (strict for libs/ and services/) and the import contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy libs services tests benchmarks
+	$(VENV)/bin/lint-imports
 
 proto: $(STAMP) ## Regenerate the committed Python code from proto/
 	$(PY) -m aiat.protogen libs

@@ -39,3 +39,7 @@ class EngineUnavailable(EngineError):
     """The engine is not loaded (yet) or failed to load."""
 
     code = grpc.StatusCode.UNAVAILABLE
+
+
+class StartupError(RuntimeError):
+    """The service cannot start (a model missing, a backend unreachable); the process exits with code 2."""

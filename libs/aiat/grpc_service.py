@@ -5,16 +5,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Protocol, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from aiat.errors import StartupError
+from aiat.settings import GrpcServiceSettings, configure_logging
+
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
 log = logging.getLogger(__name__)
+S = TypeVar("S", bound=GrpcServiceSettings)
+
+Register = Callable[[grpc.aio.Server], None]
+
+
+class ServiceEngine(Protocol):
+    """What every service's engine offers the runner: a blocking load and close (run in a thread)."""
+
+    def load(self) -> None:
+        """Load models / probe hardware; raise StartupError when the service cannot work."""
+
+    def close(self) -> None:
+        """Release what load() acquired; safe to call when load() never ran or failed."""
 
 GRPC_OPTIONS = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -65,6 +83,11 @@ class GrpcApp:
         await self.set_serving(False)
         await self.server.stop(grace)
 
+    @classmethod
+    def for_settings(cls, settings: GrpcServiceSettings, service_name: str, register: Register) -> GrpcApp:
+        """The app bound to the service's configured host and port."""
+        return cls(service_name, register, host=settings.host, port=settings.port)
+
 
 async def run_service(
     app: GrpcApp,
@@ -102,6 +125,28 @@ async def run_service(
     await app.stop(grace_seconds)
     await close_engine()
     log.info("%s stopped", app.service_name)
+
+
+async def serve(app: GrpcApp, engine: ServiceEngine, settings: GrpcServiceSettings) -> None:
+    """Every service's run loop: serve `app`, load `engine` in a thread, drain and close on SIGTERM."""
+    await run_service(
+        app,
+        load_engine=lambda: asyncio.to_thread(engine.load),
+        close_engine=lambda: asyncio.to_thread(engine.close),
+        grace_seconds=settings.grace_seconds,
+        metrics_port=settings.metrics_port,
+    )
+
+
+def run_main(settings_type: type[S], serve_fn: Callable[[S], Coroutine[Any, Any, None]]) -> None:
+    """Console entry point of a service: settings from the environment, logging, then serve; exit 2 on StartupError."""
+    settings = settings_type()
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(serve_fn(settings))
+    except StartupError as exc:
+        log.error("cannot start: %s", exc)
+        sys.exit(2)
 
 
 async def check_health(target: str, service: str = "", timeout: float = 2.0) -> str:
