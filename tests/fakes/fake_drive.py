@@ -6,6 +6,8 @@ Usage (in-process)::
         link = drive.add_file(drive.new_id(), Path("lecture.mp4"), "Lecture 1.mp4")
         downloader = DriveDownloader(endpoint=drive.base_url, ...)
 
+The page builders (`quota_body`, `warning_body`, ...) give the same HTML to tests of the page parser.
+
 From another process: ``python -m tests.fakes.fake_drive --file ID=path/to/video.mp4`` prints the base URL on
 stdout (one line) and serves until it is terminated.
 """
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 Disposition = Literal["both", "utf8", "plain", "none"]
@@ -40,6 +42,55 @@ QUOTA_TEXT = (
     "contact your domain administrator."
 )
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+
+def html_page(title: str, body: str) -> bytes:
+    """A Drive-like HTML document."""
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
+        f"<body>{body}</body></html>"
+    ).encode()
+
+
+def quota_body() -> str:
+    """The body of Google's "Too many users have viewed or downloaded this file recently" page."""
+    return (
+        '<div class="uc-main"><div id="uc-text">'
+        '<p class="uc-error-caption">Sorry, you can&#39;t view or download this file at this time.</p>'
+        f'<p class="uc-error-subcaption">{html.escape(QUOTA_TEXT)}</p></div></div>'
+    )
+
+
+def not_found_body() -> str:
+    """The body of Google's 404 page."""
+    return '<p class="uc-error-caption">Sorry, the file you have requested does not exist.</p>'
+
+
+def error_body(subcaption: str) -> str:
+    """The body of a Drive error page explaining `subcaption`."""
+    return f'<p class="uc-error-subcaption">{html.escape(subcaption)}</p>'
+
+
+def signin_body() -> str:
+    """The body of the accounts sign-in page."""
+    return '<form action="/signin/v2/identifier"></form>'
+
+
+def warning_body(file_id: str, filename: str, size: int, action: str, inputs: list[tuple[str, str]]) -> str:
+    """The body of the large-file "Virus scan warning" page: its form GETs `action` with hidden `inputs`."""
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{html.escape(value)}">' for name, value in inputs
+    )
+    return (
+        '<div class="uc-main"><div id="uc-text">'
+        '<p class="uc-warning-caption">Google Drive can&#39;t scan this file for viruses.</p>'
+        f'<p class="uc-warning-subcaption"><span class="uc-name-size"><a href="/open?id={file_id}">'
+        f"{html.escape(filename)}</a> ({size >> 20}M)</span> is too large for Google to scan "
+        "for viruses. Would you still like to download this file?</p>"
+        f'<form id="download-form" action="{action}" method="get">'
+        '<input type="submit" id="uc-download-link" class="goog-inline-block jfk-button '
+        f'jfk-button-action" value="Download anyway"/>{hidden}</form></div></div>'
+    )
 
 
 @dataclass(frozen=True)
@@ -95,6 +146,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     drive: FakeDrive
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client hangs up mid-response (the downloader does so on purpose)."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     """Routes requests like drive.google.com and drive.usercontent.google.com."""
@@ -122,7 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif len(segments) >= 3 and segments[:2] == ["file", "d"]:
             self._viewer(segments[2])
         elif path.endswith("/ServiceLogin"):
-            self._page(200, "Sign in - Google Accounts", '<form action="/signin/v2/identifier"></form>')
+            self._page(200, "Sign in - Google Accounts", signin_body())
         else:
             self._not_found()
 
@@ -149,13 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
                 f"{target}?{urlencode({'service': 'wise', 'passive': '1209600', 'continue': cont})}"
             )
         elif entry.scenario == "quota":
-            self._page(
-                entry.status,
-                "Google Drive - Quota exceeded",
-                '<div class="uc-main"><div id="uc-text">'
-                '<p class="uc-error-caption">Sorry, you can&#39;t view or download this file at this time.</p>'
-                f'<p class="uc-error-subcaption">{html.escape(QUOTA_TEXT)}</p></div></div>',
-            )
+            self._page(entry.status, "Google Drive - Quota exceeded", quota_body())
         elif entry.scenario == "error":
             self._page(entry.status, "Google Drive - Error", entry.html_body)
         elif entry.scenario == "html":
@@ -210,19 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
         inputs = [("id", entry.file_id), ("export", "download"), ("confirm", "t"), ("uuid", token)]
         if entry.resource_key:
             inputs.append(("resourcekey", entry.resource_key))
-        hidden = "".join(
-            f'<input type="hidden" name="{name}" value="{html.escape(value)}">' for name, value in inputs
-        )
-        body = (
-            '<div class="uc-main"><div id="uc-text">'
-            '<p class="uc-warning-caption">Google Drive can&#39;t scan this file for viruses.</p>'
-            f'<p class="uc-warning-subcaption"><span class="uc-name-size"><a href="/open?id={entry.file_id}">'
-            f"{html.escape(entry.filename)}</a> ({entry.size() >> 20}M)</span> is too large for Google to scan "
-            "for viruses. Would you still like to download this file?</p>"
-            f'<form id="download-form" action="{base}/download" method="get">'
-            '<input type="submit" id="uc-download-link" class="goog-inline-block jfk-button '
-            f'jfk-button-action" value="Download anyway"/>{hidden}</form></div></div>'
-        )
+        body = warning_body(entry.file_id, entry.filename, entry.size(), f"{base}/download", inputs)
         self._page(200, "Google Drive - Virus scan warning", body)
 
     def _disposition(self, entry: FakeEntry) -> str | None:
@@ -291,10 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _page(self, status: int, title: str, body: str) -> None:
         """An HTML page without Content-Disposition."""
-        text = (
-            f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
-            f"<body>{body}</body></html>"
-        ).encode()
+        text = html_page(title, body)
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(text)))
@@ -303,11 +338,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _not_found(self) -> None:
         """Google's 404 page."""
-        self._page(
-            404,
-            "Google Drive - Page Not Found",
-            '<p class="uc-error-caption">Sorry, the file you have requested does not exist.</p>',
-        )
+        self._page(404, "Google Drive - Page Not Found", not_found_body())
 
     def _redirect(self, location: str, status: int = 302) -> None:
         """A redirect with an empty body."""
@@ -437,7 +468,7 @@ class FakeDrive:
 
     def add_error_page(self, file_id: str, subcaption: str, status: int = 200) -> str:
         """Answer with a Drive error page whose uc-error-subcaption is `subcaption`."""
-        body = f'<p class="uc-error-subcaption">{html.escape(subcaption)}</p>'
+        body = error_body(subcaption)
         return self._add(FakeEntry(file_id=file_id, scenario="error", html_body=body, status=status))
 
     def add_redirect(self, file_id: str, location: str) -> str:
