@@ -1,12 +1,14 @@
-"""Google Drive public downloads: share-link parsing, SSRF guard and a resumable downloader."""
+"""Google Drive public downloads: share-link parsing, SSRF guard and a resumable downloader.
 
-from .download import (
-    DownloadedFile,
+Layers, top to bottom: `download` (transfer and resume); `page`, `links` and `filenames` (what a Drive page,
+a share link and a file name mean); `guard` and `errors` (the SSRF guard, the one error hierarchy).
+"""
+
+from .download import DownloadedFile, DriveDownloader
+from .errors import (
     DriveBlocked,
-    DriveDownloader,
     DriveError,
     DriveFolderLink,
-    DriveInvalidLink,
     DriveNetworkError,
     DriveNotFound,
     DriveNotPublic,
@@ -14,11 +16,11 @@ from .download import (
     DriveQuotaExceeded,
     DriveTooLarge,
     DriveUnavailable,
-    filename_from_disposition,
-    sanitize_filename,
+    InvalidDriveLink,
 )
+from .filenames import filename_from_disposition, sanitize_filename
 from .guard import BlockedUrl, UrlGuard, is_forbidden_address
-from .links import DriveLink, InvalidDriveLink, parse_drive_link
+from .links import DriveLink, parse_drive_link
 
 __all__ = [
     "BlockedUrl",
@@ -27,7 +29,6 @@ __all__ = [
     "DriveDownloader",
     "DriveError",
     "DriveFolderLink",
-    "DriveInvalidLink",
     "DriveLink",
     "DriveNetworkError",
     "DriveNotFound",

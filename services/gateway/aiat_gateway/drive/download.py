@@ -5,105 +5,38 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
 import re
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin
 
 import anyio
 import httpx
 
+from .errors import (
+    DriveBlocked,
+    DriveError,
+    DriveNetworkError,
+    DriveNotPublic,
+    DriveNotVideo,
+    DriveTooLarge,
+    DriveUnavailable,
+)
+from .filenames import filename_from_disposition, sanitize_filename, sniff_not_media, unique_path
 from .guard import BlockedUrl, UrlGuard, is_login_url
-from .links import DriveLink, InvalidDriveLink, parse_drive_link
+from .links import DriveLink, parse_drive_link
+from .page import DrivePage, confirmation_url, page_error
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], Awaitable[None] | None]
 
-FALLBACK_FILENAME = "video.mp4"
-MAX_FILENAME_BYTES = 180
 MAX_REDIRECTS = 10
 MAX_CONFIRMATIONS = 3
 MAX_PAGE_BYTES = 2 << 20
 SNIFF_BYTES = 512
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) aiat-snippets/0.1"
-QUOTA_HINT = "Too many users have viewed or downloaded this file recently"
-
-
-class DriveError(Exception):
-    """A download failure with a user-facing message and a machine-readable `kind`."""
-
-    kind = "network"
-
-    def __init__(self, message: str, kind: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if kind is not None:
-            self.kind = kind
-
-
-class DriveNotPublic(DriveError):
-    """The file is not shared with "Anyone with the link"."""
-
-    kind = "not_public"
-
-
-class DriveQuotaExceeded(DriveError):
-    """Google's download quota for the file is exhausted."""
-
-    kind = "quota"
-
-
-class DriveNotFound(DriveError):
-    """The file does not exist (404)."""
-
-    kind = "not_found"
-
-
-class DriveFolderLink(DriveError):
-    """The link is a folder, not a file."""
-
-    kind = "folder"
-
-
-class DriveInvalidLink(DriveError):
-    """The link is not a Google Drive file link."""
-
-    kind = "invalid_link"
-
-
-class DriveNotVideo(DriveError):
-    """Drive answered with a web page or a file that is obviously not media."""
-
-    kind = "not_video"
-
-
-class DriveTooLarge(DriveError):
-    """The file exceeds the configured size cap."""
-
-    kind = "too_large"
-
-
-class DriveBlocked(DriveError):
-    """A request or redirect targeted a host the SSRF guard refuses."""
-
-    kind = "blocked"
-
-
-class DriveUnavailable(DriveError):
-    """Drive refused the download for another reason it explained."""
-
-    kind = "unavailable"
-
-
-class DriveNetworkError(DriveError):
-    """The transfer failed after all retries."""
-
-    kind = "network"
 
 
 class _Retry(Exception):
@@ -128,148 +61,6 @@ def format_size(n: int) -> str:
             return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} bytes"
-
-
-_PARAM_RE = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
-
-
-def filename_from_disposition(value: str | None) -> str | None:
-    """The filename in a Content-Disposition header: `filename*=` (RFC 5987) first, then `filename=`."""
-    if not value:
-        return None
-    params: list[tuple[str, str]] = []
-    for match in _PARAM_RE.finditer(";" + value.split(";", 1)[1] if ";" in value else ""):
-        name, raw = match.group(1).lower(), match.group(2).strip()
-        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
-            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
-        params.append((name, raw))
-    for name, raw in params:
-        if name == "filename*":
-            charset, _, rest = raw.partition("'")
-            _, _, encoded = rest.partition("'")
-            if not encoded:
-                continue
-            try:
-                decoded = unquote(encoded, encoding=charset or "utf-8", errors="replace")
-            except LookupError:
-                decoded = unquote(encoded, encoding="utf-8", errors="replace")
-            if decoded:
-                return decoded
-    for name, raw in params:
-        if name == "filename" and raw:
-            return raw
-    return None
-
-
-def sanitize_filename(name: str | None, fallback: str = FALLBACK_FILENAME) -> str:
-    """A safe single path component: no separators or control characters, bounded length."""
-    if not name:
-        return fallback
-    text = unicodedata.normalize("NFC", name)
-    text = text.replace("/", "_").replace("\\", "_")
-    text = "".join(ch for ch in text if not unicodedata.category(ch).startswith(("C", "Zl", "Zp")))
-    text = " ".join(text.split()).strip(" .")
-    if not text:
-        return fallback
-    if len(text.encode()) > MAX_FILENAME_BYTES:
-        stem, ext = os.path.splitext(text)
-        if len(ext.encode()) > 16:
-            stem, ext = text, ""
-        budget = MAX_FILENAME_BYTES - len(ext.encode())
-        stem = stem.encode()[:budget].decode("utf-8", errors="ignore").rstrip(" .")
-        text = (stem + ext) if stem else fallback
-    return text
-
-
-_NOT_MEDIA_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive or Office document"),
-    (b"\xd0\xcf\x11\xe0", "an Office document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"),
-    (b"Rar!", "a RAR archive"),
-)
-
-
-def sniff_not_media(head: bytes) -> str | None:
-    """Describe what the first bytes are when they are obviously not audio/video, else None."""
-    if not head:
-        return "an empty file"
-    for magic, what in _NOT_MEDIA_MAGIC:
-        if head.startswith(magic):
-            return what
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if stripped.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<?xml", b"<!--")):
-        return "a web page"
-    if stripped.startswith((b"{", b"[")) and b"\x00" not in head:
-        return "a JSON document"
-    if b"\x00" not in head:
-        try:
-            text = head.decode("utf-8")
-        except UnicodeDecodeError:
-            # A multi-byte character may be cut at the end of the sample.
-            try:
-                text = head[:-3].decode("utf-8")
-            except UnicodeDecodeError:
-                return None
-        printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
-        if text and printable / len(text) > 0.97:
-            return "a text file"
-    return None
-
-
-class _DrivePage(HTMLParser):
-    """Extracts the confirmation form, the download link and the error text from a Drive HTML page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.form_action: str | None = None
-        self.form_inputs: list[tuple[str, str]] = []
-        self.download_href: str | None = None
-        self.error_caption = ""
-        self.error_subcaption = ""
-        self.signin_form = False
-        self._in_form = False
-        self._capture: str | None = None
-        self._capture_tag = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """Track the download form, its hidden inputs and the error captions."""
-        a = {k.lower(): (v or "") for k, v in attrs}
-        classes = a.get("class", "").split()
-        if tag == "form":
-            action = a.get("action", "")
-            if a.get("id") == "download-form":
-                self.form_action = action
-                self._in_form = True
-            elif is_login_url(action):
-                self.signin_form = True
-        elif tag == "input" and self._in_form:
-            if a.get("type", "").lower() == "hidden" and a.get("name"):
-                self.form_inputs.append((a["name"], a.get("value", "")))
-        elif tag == "a" and a.get("id") == "uc-download-link" and a.get("href"):
-            self.download_href = a["href"]
-        if "uc-error-subcaption" in classes:
-            self._capture, self._capture_tag = "sub", tag
-        elif "uc-error-caption" in classes:
-            self._capture, self._capture_tag = "cap", tag
-
-    def handle_endtag(self, tag: str) -> None:
-        """Close the form or caption being read."""
-        if tag == "form":
-            self._in_form = False
-        if self._capture and tag == self._capture_tag:
-            self._capture = None
-
-    def handle_data(self, data: str) -> None:
-        """Collect caption text."""
-        if self._capture == "sub":
-            self.error_subcaption += data
-        elif self._capture == "cap":
-            self.error_caption += data
 
 
 def _is_file_response(response: httpx.Response) -> bool:
@@ -349,11 +140,7 @@ class DriveDownloader:
 
     async def download(self, link: str, dest_dir: Path, progress: Progress | None = None) -> DownloadedFile:
         """Download the file behind a share link into `dest_dir`; raises DriveError with a user message."""
-        try:
-            drive_link = parse_drive_link(link)
-        except InvalidDriveLink as exc:
-            cls = DriveFolderLink if exc.kind == "folder" else DriveInvalidLink
-            raise cls(exc.message) from exc
+        drive_link = parse_drive_link(link)
         await anyio.Path(dest_dir).mkdir(parents=True, exist_ok=True)
         state = _Transfer(dest_dir=dest_dir)
         try:
@@ -390,7 +177,7 @@ class DriveDownloader:
         for _ in range(MAX_REDIRECTS + 1):
             url = self.guard.rewrite(url)
             if is_login_url(url):
-                raise _not_public()
+                raise DriveNotPublic()
             try:
                 await self.guard.check(url)
             except BlockedUrl as exc:
@@ -433,32 +220,13 @@ class DriveDownloader:
                 return response, url
             status = response.status_code
             page_text = await self._read_page(response)
-            page = _DrivePage()
-            try:
-                page.feed(page_text)
-                page.close()
-            except Exception:  # a malformed page is just not the file
-                log.debug("unparseable Drive page", exc_info=True)
-            error = " ".join((page.error_subcaption or page.error_caption).split())
-            if status == 404:
-                raise DriveNotFound("The Google Drive file was not found: it does not exist or was deleted.")
             if status >= 500:
                 raise _Retry(f"Google Drive answered HTTP {status}")
-            if status == 429 or QUOTA_HINT.lower() in error.lower() or "quota" in error.lower():
-                raise DriveQuotaExceeded(
-                    "Google Drive's download quota for this file is exceeded: "
-                    f"{error[:300] or QUOTA_HINT}. Try again later (up to 24 hours) "
-                    "or share a copy of the file."
-                )
-            if status in (401, 403) or page.signin_form:
-                raise _not_public()
-            if error and ("not exist" in error.lower() or "not found" in error.lower()):
-                raise DriveNotFound(f"The Google Drive file was not found: {error[:300]}")
-            if error:
-                raise DriveUnavailable(f"Google Drive cannot serve the file: {error[:300]}")
-            if status >= 400:
-                raise DriveUnavailable(f"Google Drive answered HTTP {status}.")
-            next_url = self._confirmation_url(page, url, link)
+            page = DrivePage.parse(page_text)
+            error: DriveError | None = page_error(status, page)
+            if error is not None:
+                raise error
+            next_url = confirmation_url(page, url, link.resource_key)
             if next_url is None:
                 raise DriveNotVideo(
                     "The link does not lead to a downloadable video: Google Drive returned a web page "
@@ -466,22 +234,6 @@ class DriveDownloader:
                 )
             url = next_url
         raise DriveUnavailable("Google Drive kept asking to confirm the download.")
-
-    @staticmethod
-    def _confirmation_url(page: _DrivePage, page_url: str, link: DriveLink) -> str | None:
-        """The URL the virus-scan warning's form (or download link) submits to, as a GET."""
-        if page.form_action is not None:
-            action = urljoin(page_url, page.form_action or page_url)
-            parts = urlsplit(action)
-            query = parse_qsl(parts.query, keep_blank_values=True)
-            names = {k for k, _ in page.form_inputs}
-            query = [(k, v) for k, v in query if k not in names] + page.form_inputs
-            if link.resource_key and "resourcekey" not in {k for k, _ in query}:
-                query.append(("resourcekey", link.resource_key))
-            return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
-        if page.download_href:
-            return urljoin(page_url, page.download_href)
-        return None
 
     async def _attempt(
         self, client: httpx.AsyncClient, link: DriveLink, state: _Transfer, progress: Progress | None
@@ -560,7 +312,7 @@ class DriveDownloader:
                 await _report(progress, state.written, state.total)
         if state.total is not None and state.written != state.total:
             raise _Retry(f"the connection ended after {state.written} of {state.total} bytes")
-        final = _unique_path(state.dest_dir, state.filename)
+        final = unique_path(state.dest_dir, state.filename)
         state.part.replace(final)
         state.part = None
         return DownloadedFile(
@@ -575,14 +327,6 @@ class DriveDownloader:
             raise DriveNotVideo(f"The shared file is not a video: Google Drive returned {what}.")
 
 
-def _not_public() -> DriveNotPublic:
-    """The error for a file that needs a sign-in."""
-    return DriveNotPublic(
-        "The Google Drive file is not shared publicly: set General access to 'Anyone with the link' "
-        "and try again."
-    )
-
-
 def _blocked(exc: BlockedUrl) -> DriveBlocked:
     """The error for a URL the guard refused."""
     return DriveBlocked(f"The Google Drive link led to an address that is not allowed: {exc}.")
@@ -595,14 +339,3 @@ async def _report(progress: Progress | None, done: int, total: int | None) -> No
     result = progress(done, total)
     if inspect.isawaitable(result):
         await result
-
-
-def _unique_path(directory: Path, filename: str) -> Path:
-    """`directory/filename`, or `name (N).ext` when that already exists."""
-    candidate = directory / filename
-    stem, ext = os.path.splitext(filename)
-    n = 2
-    while candidate.exists():
-        candidate = directory / f"{stem} ({n}){ext}"
-        n += 1
-    return candidate

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from .errors import DriveFolderLink, InvalidDriveLink
+
 DRIVE_LINK_HOSTS = frozenset({"drive.google.com", "docs.google.com", "drive.usercontent.google.com"})
 
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{25,200}")
@@ -17,15 +19,6 @@ _QUERY_ID_PATHS = re.compile(r"^(?:/a/[^/]+)?(?:/u/\d+)?/(?:open|uc|download)/?$
 _DOCS_EDITOR_RE = re.compile(r"^(?:/a/[^/]+)?/(document|spreadsheets|presentation|forms|drawings)/")
 
 
-class InvalidDriveLink(ValueError):
-    """A link that is not a shareable Google Drive file link; `kind` is "folder" or "invalid_link"."""
-
-    def __init__(self, message: str, kind: str = "invalid_link") -> None:
-        super().__init__(message)
-        self.message = message
-        self.kind = kind
-
-
 @dataclass(frozen=True)
 class DriveLink:
     """A Google Drive file reference: the file id and, for older shared files, its resource key."""
@@ -34,17 +27,8 @@ class DriveLink:
     resource_key: str | None = None
 
 
-def _folder_error() -> InvalidDriveLink:
-    """The error for a folder link."""
-    return InvalidDriveLink(
-        "Google Drive folder links are not supported: share the video file itself "
-        "(open the video in Drive, then Share > Copy link).",
-        kind="folder",
-    )
-
-
 def parse_drive_link(url: str) -> DriveLink:
-    """Extract the file id (and resource key) from any Google Drive share-link shape."""
+    """The file id (and resource key) of any Google Drive share-link shape; raises InvalidDriveLink."""
     text = (url or "").strip()
     if not text:
         raise InvalidDriveLink("The Google Drive link is empty.")
@@ -67,7 +51,10 @@ def parse_drive_link(url: str) -> DriveLink:
     segments = [s for s in path.split("/") if s]
     query = parse_qs(parts.query, keep_blank_values=True)
     if "folders" in segments or (segments and segments[0] in ("embeddedfolderview", "folderview")):
-        raise _folder_error()
+        raise DriveFolderLink(
+            "Google Drive folder links are not supported: share the video file itself "
+            "(open the video in Drive, then Share > Copy link)."
+        )
     editor = _DOCS_EDITOR_RE.match(path)
     if editor:
         raise InvalidDriveLink(

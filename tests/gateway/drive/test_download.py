@@ -11,11 +11,19 @@ from pathlib import Path
 import pytest
 
 from aiat_gateway.drive import (
+    DriveBlocked,
     DriveDownloader,
     DriveError,
+    DriveFolderLink,
+    DriveNetworkError,
+    DriveNotFound,
+    DriveNotPublic,
+    DriveNotVideo,
+    DriveQuotaExceeded,
+    DriveTooLarge,
+    DriveUnavailable,
+    InvalidDriveLink,
     UrlGuard,
-    filename_from_disposition,
-    sanitize_filename,
 )
 from tests.fakes import FakeDrive, fake_drive_url
 from tests.fakes.fake_drive import LoggedRequest
@@ -51,11 +59,11 @@ def make(drive: FakeDrive, max_bytes: int = 50 * MB, **kw: object) -> DriveDownl
     return DriveDownloader(endpoint=drive.base_url, max_bytes=max_bytes, timeout=5.0, **kw)  # type: ignore[arg-type]
 
 
-async def fails(downloader: DriveDownloader, link: str, dest: Path, kind: str) -> DriveError:
-    """Run a download that must fail with `kind`, leaving no file behind (final name or .part)."""
+async def fails(downloader: DriveDownloader, link: str, dest: Path, expected: type[DriveError]) -> DriveError:
+    """Run a download that must fail with exactly `expected`, leaving no file behind (final name or .part)."""
     with pytest.raises(DriveError) as info:
         await downloader.download(link, dest)
-    assert info.value.kind == kind, info.value.message
+    assert type(info.value) is expected, info.value.message
     assert listing(dest) == []
     return info.value
 
@@ -162,40 +170,40 @@ async def test_resource_key(drive: FakeDrive, dest: Path) -> None:
     result = await make(drive).download(link, dest)
     assert read(result.path) == data
     assert all(r.query["resourcekey"] == "0-key_AB" for r in drive.requests)
-    await fails(make(drive), drive.share_link(fid), dest / "without-key", "not_found")
+    await fails(make(drive), drive.share_link(fid), dest / "without-key", DriveNotFound)
 
 
 async def test_quota_exceeded(drive: FakeDrive, dest: Path) -> None:
     link = drive.add_quota_exceeded(drive.new_id())
-    error = await fails(make(drive), link, dest, "quota")
+    error = await fails(make(drive), link, dest, DriveQuotaExceeded)
     assert "Too many users have viewed or downloaded this file recently" in error.message
 
 
 async def test_quota_exceeded_with_403(drive: FakeDrive, dest: Path) -> None:
-    await fails(make(drive), drive.add_quota_exceeded(drive.new_id(), status=403), dest, "quota")
+    await fails(make(drive), drive.add_quota_exceeded(drive.new_id(), status=403), dest, DriveQuotaExceeded)
 
 
 @pytest.mark.parametrize("login", ["google", "self"])
 async def test_not_public(drive: FakeDrive, dest: Path, login: str) -> None:
     link = drive.add_private(drive.new_id(), login=login)  # type: ignore[arg-type]
-    error = await fails(make(drive), link, dest, "not_public")
+    error = await fails(make(drive), link, dest, DriveNotPublic)
     assert "Anyone with the link" in error.message
     assert drive.requests_for("/accounts/ServiceLogin") == []
 
 
 async def test_not_found(drive: FakeDrive, dest: Path) -> None:
-    error = await fails(make(drive), drive.share_link(drive.new_id()), dest, "not_found")
+    error = await fails(make(drive), drive.share_link(drive.new_id()), dest, DriveNotFound)
     assert "not found" in error.message
 
 
 async def test_html_page_is_not_a_video(drive: FakeDrive, dest: Path) -> None:
-    error = await fails(make(drive), drive.add_html(drive.new_id()), dest, "not_video")
+    error = await fails(make(drive), drive.add_html(drive.new_id()), dest, DriveNotVideo)
     assert "web page" in error.message
 
 
 async def test_other_drive_error_page(drive: FakeDrive, dest: Path) -> None:
     link = drive.add_error_page(drive.new_id(), "This file is in the owner's trash.")
-    error = await fails(make(drive), link, dest, "unavailable")
+    error = await fails(make(drive), link, dest, DriveUnavailable)
     assert "owner's trash" in error.message
 
 
@@ -213,20 +221,20 @@ async def test_downloaded_content_that_is_not_media(
     drive: FakeDrive, dest: Path, data: bytes, ctype: str, what: str
 ) -> None:
     link = drive.add_file(drive.new_id(), data, "lecture.mp4", content_type=ctype)
-    error = await fails(make(drive), link, dest, "not_video")
+    error = await fails(make(drive), link, dest, DriveNotVideo)
     assert what in error.message
 
 
 async def test_size_cap_from_content_length(drive: FakeDrive, dest: Path) -> None:
     link = drive.add_file(drive.new_id(), fake_mp4(300_000))
-    error = await fails(make(drive, max_bytes=100_000), link, dest, "too_large")
+    error = await fails(make(drive, max_bytes=100_000), link, dest, DriveTooLarge)
     assert "limit" in error.message
     assert drive.requests_for("/uc")  # refused on the header, before the body
 
 
 async def test_size_cap_while_streaming(drive: FakeDrive, dest: Path) -> None:
     link = drive.add_file(drive.new_id(), fake_mp4(300_000), chunked=True)
-    await fails(make(drive, max_bytes=100_000), link, dest, "too_large")
+    await fails(make(drive, max_bytes=100_000), link, dest, DriveTooLarge)
 
 
 async def test_chunked_without_length_downloads(drive: FakeDrive, dest: Path) -> None:
@@ -279,7 +287,7 @@ async def test_gives_up_after_max_retries_leaving_nothing(drive: FakeDrive, dest
     fid = drive.new_id()
     link = drive.add_file(fid, fake_mp4(120_000))
     drive.break_next(fid, 10_000, times=10)
-    error = await fails(make(drive, max_retries=2), link, dest, "network")
+    error = await fails(make(drive, max_retries=2), link, dest, DriveNetworkError)
     assert "3 attempts" in error.message
 
 
@@ -287,7 +295,7 @@ async def test_connection_refused_is_a_network_error(dest: Path) -> None:
     with FakeDrive() as gone:
         endpoint = gone.base_url
     downloader = DriveDownloader(endpoint, max_bytes=MB, timeout=2.0, max_retries=1, retry_delay=0.01)
-    await fails(downloader, FakeDrive.share_link(FakeDrive.new_id()), dest, "network")
+    await fails(downloader, FakeDrive.share_link(FakeDrive.new_id()), dest, DriveNetworkError)
 
 
 @pytest.mark.parametrize(
@@ -302,7 +310,7 @@ async def test_connection_refused_is_a_network_error(dest: Path) -> None:
 )
 async def test_redirects_to_forbidden_hosts_are_refused(drive: FakeDrive, dest: Path, location: str) -> None:
     link = drive.add_redirect(drive.new_id(), location)
-    error = await fails(make(drive), link, dest, "blocked")
+    error = await fails(make(drive), link, dest, DriveBlocked)
     assert "not allowed" in error.message
 
 
@@ -314,7 +322,7 @@ async def test_redirect_to_other_loopback_names_and_ports_is_refused(drive: Fake
         f"http://127.0.0.2:{drive.port}/uc?id={target}&export=download",
         f"http://127.0.0.1:{drive.port + 1 if drive.port < 65535 else 1}/uc?id={target}",
     ):
-        await fails(make(drive), drive.add_redirect(drive.new_id(), location), dest, "blocked")
+        await fails(make(drive), drive.add_redirect(drive.new_id(), location), dest, DriveBlocked)
 
 
 async def test_redirect_within_endpoint_and_to_google_hosts_is_followed(drive: FakeDrive, dest: Path) -> None:
@@ -337,44 +345,20 @@ async def test_user_links_never_reach_private_addresses_without_endpoint(dest: P
 
     guard = UrlGuard(None, resolver=to_loopback)
     downloader = DriveDownloader(None, max_bytes=MB, timeout=2.0, guard=guard)
-    await fails(downloader, FakeDrive.share_link(FakeDrive.new_id()), dest, "blocked")
+    await fails(downloader, FakeDrive.share_link(FakeDrive.new_id()), dest, DriveBlocked)
 
 
 @pytest.mark.parametrize(
-    ("link", "kind"),
+    ("link", "expected"),
     [
-        ("https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOpQrStUvWxYz_-0123", "folder"),
-        ("https://example.com/file/d/1AbCdEfGhIjKlMnOpQrStUvWxYz_-0123/view", "invalid_link"),
-        ("http://127.0.0.1/file/d/1AbCdEfGhIjKlMnOpQrStUvWxYz_-0123/view", "invalid_link"),
+        ("https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOpQrStUvWxYz_-0123", DriveFolderLink),
+        ("https://example.com/file/d/1AbCdEfGhIjKlMnOpQrStUvWxYz_-0123/view", InvalidDriveLink),
+        ("http://127.0.0.1/file/d/1AbCdEfGhIjKlMnOpQrStUvWxYz_-0123/view", InvalidDriveLink),
     ],
 )
-async def test_bad_links(drive: FakeDrive, dest: Path, link: str, kind: str) -> None:
-    await fails(make(drive), link, dest, kind)
+async def test_bad_links(drive: FakeDrive, dest: Path, link: str, expected: type[DriveError]) -> None:
+    await fails(make(drive), link, dest, expected)
     assert drive.requests == []
-
-
-def test_filename_from_disposition() -> None:
-    both = "attachment; filename=\"Vorlesung_1.mp4\"; filename*=UTF-8''Vorlesung%20%C3%9C1.mp4"
-    assert filename_from_disposition(both) == "Vorlesung Ü1.mp4"
-    assert filename_from_disposition("attachment; filename*=utf-8''a%2Fb.mp4") == "a/b.mp4"
-    assert filename_from_disposition('attachment; filename="a \\"b\\"; c.mp4"') == 'a "b"; c.mp4'
-    assert filename_from_disposition("attachment; filename=plain.mp4") == "plain.mp4"
-    assert filename_from_disposition("attachment; filename*=iso-8859-1''caf%E9.mp4") == "café.mp4"
-    assert filename_from_disposition("attachment") is None
-    assert filename_from_disposition(None) is None
-
-
-def test_sanitize_filename() -> None:
-    assert sanitize_filename("a/b\\c.mp4") == "a_b_c.mp4"
-    assert sanitize_filename("\u202egnp.mp4") == "gnp.mp4"
-    assert sanitize_filename(" \t.hidden.mp4 ") == "hidden.mp4"
-    assert sanitize_filename("line\nbreak.mp4") == "linebreak.mp4"
-    assert sanitize_filename("") == "video.mp4"
-    assert sanitize_filename(None) == "video.mp4"
-    assert sanitize_filename("..") == "video.mp4"
-    long = sanitize_filename("ü" * 300 + ".mp4")
-    assert long.endswith(".mp4") and len(long.encode()) <= 180
-    assert "\ufffd" not in long
 
 
 @pytest.fixture(scope="module")
@@ -406,7 +390,7 @@ def fake_drive_process(real_mp4: Path) -> Iterator[tuple[str, str]]:
         [sys.executable, "-m", "tests.fakes.fake_drive", "--large", f"{fid}={real_mp4}"],
         stdout=subprocess.PIPE,
         text=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
     )
     try:
         assert proc.stdout is not None
@@ -440,6 +424,6 @@ async def test_fake_drive_url_helper(dest: Path) -> None:
 
 async def test_server_errors_are_retried_then_reported(drive: FakeDrive, dest: Path) -> None:
     fid = drive.new_id()
-    error = await fails(make(drive, max_retries=2), drive.add_html(fid, status=503), dest, "network")
+    error = await fails(make(drive, max_retries=2), drive.add_html(fid, status=503), dest, DriveNetworkError)
     assert "HTTP 503" in error.message
     assert len(drive.requests_for("/uc")) == 3

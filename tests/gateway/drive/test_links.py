@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aiat_gateway.drive.links import DriveLink, InvalidDriveLink, parse_drive_link
+from aiat_gateway.drive.errors import DriveFolderLink, InvalidDriveLink
+from aiat_gateway.drive.links import DriveLink, parse_drive_link
 
 FID = "1AbCdEfGhIjKlMnOpQrStUvWxYz_-0123"
 
@@ -63,7 +64,7 @@ def test_resource_key_is_kept(url: str) -> None:
 def test_folders_are_rejected(url: str) -> None:
     with pytest.raises(InvalidDriveLink) as info:
         parse_drive_link(url)
-    assert info.value.kind == "folder"
+    assert type(info.value) is DriveFolderLink
     assert "folder" in str(info.value).lower() and "video file itself" in str(info.value)
 
 
@@ -99,7 +100,7 @@ def test_rejected(url: str) -> None:
     with pytest.raises(InvalidDriveLink) as info:
         parse_drive_link(url)
     assert isinstance(info.value, ValueError)
-    assert info.value.kind == "invalid_link"
+    assert type(info.value) is InvalidDriveLink
     assert info.value.message
 
 
