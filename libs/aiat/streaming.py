@@ -14,41 +14,43 @@ import grpc
 from aiat.errors import Cancelled, EngineError
 from aiat.limits import ConcurrencyLimiter
 
-T = TypeVar("T")
-Emit = Callable[[Any], None]
+E = TypeVar("E")
+R = TypeVar("R")
+Emit = Callable[[E], None]
 
-_DONE = object()
 log = logging.getLogger(__name__)
 
 
-async def run_in_thread_streaming(
-    work: Callable[[Emit, threading.Event], T],
-) -> AsyncIterator[Any]:
+class _Done:
+    """Queued once the worker thread has returned."""
+
+
+async def run_in_thread_streaming(work: Callable[[Emit[E], threading.Event], R]) -> AsyncIterator[E | R]:
     """Run `work(emit, cancel)` in a thread and yield what it emits, then its return value.
 
     If the consumer stops early (client gone, deadline, server shutdown) `cancel` is set so the
     work can stop between steps; the thread is awaited before this generator finishes.
     """
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+    queue: asyncio.Queue[E | _Done] = asyncio.Queue()
     cancel = threading.Event()
 
-    def emit(item: Any) -> None:
+    def emit(item: E) -> None:
         if cancel.is_set():
             raise Cancelled("cancelled by the caller")
         loop.call_soon_threadsafe(queue.put_nowait, item)
 
-    def target() -> T:
+    def target() -> R:
         try:
             return work(emit, cancel)
         finally:
-            loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+            loop.call_soon_threadsafe(queue.put_nowait, _Done())
 
     future = loop.run_in_executor(None, target)
     try:
         while True:
             item = await queue.get()
-            if item is _DONE:
+            if isinstance(item, _Done):
                 break
             yield item
         yield await future
@@ -58,16 +60,16 @@ async def run_in_thread_streaming(
             await asyncio.shield(future)
 
 
-async def abort_with(context: grpc.aio.ServicerContext, exc: EngineError) -> None:
+async def abort_with(context: grpc.aio.ServicerContext[Any, Any], exc: EngineError) -> None:
     """End the call with the status code of an engine error and its message."""
     await context.abort(exc.code, str(exc))
 
 
 async def guarded_stream(
-    context: grpc.aio.ServicerContext,
+    context: grpc.aio.ServicerContext[Any, Any],
     limiter: ConcurrencyLimiter,
-    events: Callable[[], AsyncIterator[Any]],
-) -> AsyncIterator[Any]:
+    events: Callable[[], AsyncIterator[E]],
+) -> AsyncIterator[E]:
     """Yield from `events()` inside a limiter slot, mapping EngineError to its gRPC status.
 
     The inner stream is closed explicitly, so on cancellation its worker thread is told to
