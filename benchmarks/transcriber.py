@@ -17,9 +17,11 @@ import grpc
 
 from aiat.media import probe
 from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
-from aiat_transcriber.engine import EngineConfig, resolve_device, resolve_model
-from aiat_transcriber.server import TranscriberServer
+from aiat_transcriber.engine import WhisperConfig, build_engine
+from aiat_transcriber.models import resolve_device, resolve_model
+from aiat_transcriber.server import create_app
 from aiat_transcriber.settings import TranscriberSettings
+from tests.fixtures.grpc_app import serving
 from tests.fixtures.media import speech_wav
 from tests.transcriber.wer import word_error_rate
 
@@ -50,7 +52,7 @@ start of the next lecture. Thank you for your attention, and see you next week.
 class BareLibrary:
     """faster-whisper used directly, with the same model and options as the service."""
 
-    def __init__(self, config: EngineConfig) -> None:
+    def __init__(self, config: WhisperConfig) -> None:
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         self.config = config
@@ -124,16 +126,13 @@ async def bench(args: argparse.Namespace, data_dir: Path, audio: Path, reference
         batch_size=args.batch_size,
         beam_size=args.beam_size,
     )
-    server = TranscriberServer(settings)
-    await server.load_engine()
-    port = await server.app.start()
-    await server.app.set_serving(True)
+    engine = build_engine(settings)
     bare_times: list[float] = []
     service_times: list[float] = []
     bare_text = service_text = ""
     progress_events = 0
-    try:
-        bare = await asyncio.to_thread(BareLibrary, EngineConfig.from_settings(settings))
+    async with serving(create_app(settings, engine), engine) as port:
+        bare = await asyncio.to_thread(BareLibrary, WhisperConfig.from_settings(settings))
         await asyncio.to_thread(bare.run, audio)  # warm-up, not counted
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = transcriber_pb2_grpc.TranscriberServiceStub(channel)
@@ -142,14 +141,12 @@ async def bench(args: argparse.Namespace, data_dir: Path, audio: Path, reference
                 bare_times.append(seconds)
                 seconds, service_text, progress_events = await service_call(stub, audio.name)
                 service_times.append(seconds)
-    finally:
-        await server.app.stop(0)
-        await server.close_engine()
+        engine_name = engine.name
     bare_median = statistics.median(bare_times)
     service_median = statistics.median(service_times)
     return {
         "machine": f"{platform.machine()} {len(os.sched_getaffinity(0))} CPUs",
-        "engine": server.engine.name,
+        "engine": engine_name,
         "audio_seconds": round(duration, 2),
         "rounds": args.rounds,
         "bare_seconds": round(bare_median, 3),

@@ -12,13 +12,13 @@ import pytest
 from aiat.common.v1 import transcript_pb2
 from aiat.errors import EngineError
 from aiat_transcriber.engine import (
-    EngineConfig,
     FasterWhisperEngine,
-    MediaFile,
     ProgressFn,
     TranscribeOptions,
     TranscriptionEngine,
+    build_engine,
 )
+from aiat_transcriber.settings import TranscriberSettings
 from tests.fixtures.media import lecture_video, speech_wav
 
 LECTURE_TEXT = (
@@ -42,9 +42,9 @@ LONG_TEXT = " ".join(
 
 
 @pytest.fixture(scope="session")
-def engine() -> Iterator[FasterWhisperEngine]:
-    """The real CPU engine (bundled tiny.en, int8), loaded once for the whole run."""
-    eng = FasterWhisperEngine(EngineConfig(device="cpu"))
+def engine(data_dir: Path) -> Iterator[FasterWhisperEngine]:
+    """The real CPU engine (bundled tiny.en, int8) on the test store, loaded once for the whole run."""
+    eng = build_engine(TranscriberSettings(data_dir=data_dir, device="cpu"))
     eng.load()
     yield eng
     eng.close()
@@ -83,7 +83,7 @@ class RecordingEngine:
         """Nothing to release: the inner engine is shared."""
 
     def transcribe(
-        self, media: MediaFile, options: TranscribeOptions, on_progress: ProgressFn, cancel: threading.Event
+        self, media_path: str, options: TranscribeOptions, on_progress: ProgressFn, cancel: threading.Event
     ) -> transcript_pb2.Transcript:
         """Run the inner engine, recording progress and the outcome."""
 
@@ -92,7 +92,7 @@ class RecordingEngine:
             on_progress(done, total)
 
         try:
-            self.outcome = self.inner.transcribe(media, options, record, cancel)
+            self.outcome = self.inner.transcribe(media_path, options, record, cancel)
             return self.outcome
         except EngineError as exc:
             self.outcome = exc

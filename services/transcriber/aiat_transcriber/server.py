@@ -1,67 +1,30 @@
-"""The `aiat-transcriber` process: settings, engine, gRPC app, metrics and graceful shutdown."""
+"""The `aiat-transcriber` process: the engine behind the servicer, run by the shared gRPC service runner."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from aiat.grpc_service import GrpcApp, run_service
+from aiat import grpc_service
+from aiat.grpc_service import GrpcApp, run_main
 from aiat.limits import ConcurrencyLimiter
-from aiat.settings import configure_logging
-from aiat.store import MediaStore
-from aiat_transcriber.engine import EngineConfig, FasterWhisperEngine, ModelNotFound, TranscriptionEngine
+from aiat_transcriber.engine import TranscriptionEngine, build_engine
 from aiat_transcriber.servicer import SERVICE_NAME, TranscriberServicer
 from aiat_transcriber.settings import TranscriberSettings
 
-log = logging.getLogger(__name__)
 
-
-class TranscriberServer:
-    """The transcriber's engine, servicer and gRPC app, wired from settings."""
-
-    def __init__(self, settings: TranscriberSettings, engine: TranscriptionEngine | None = None) -> None:
-        self.settings = settings
-        self.engine = (
-            engine if engine is not None else FasterWhisperEngine(EngineConfig.from_settings(settings))
-        )
-        self.limiter = ConcurrencyLimiter("transcriber", settings.max_concurrency, settings.max_queue)
-        self.store = MediaStore(settings.media_root)
-        self.servicer = TranscriberServicer(self.engine, self.store, self.limiter)
-        self.app = GrpcApp(SERVICE_NAME, self.servicer.register, settings.host, settings.port)
-
-    async def load_engine(self) -> None:
-        """Load the model in a thread, so health answers NOT_SERVING meanwhile."""
-        await asyncio.to_thread(self.engine.load)
-
-    async def close_engine(self) -> None:
-        """Release the model after the server has drained."""
-        await asyncio.to_thread(self.engine.close)
-
-    async def run(self) -> None:
-        """Serve until SIGTERM/SIGINT, then drain within the grace period."""
-        await run_service(
-            self.app,
-            load_engine=self.load_engine,
-            close_engine=self.close_engine,
-            grace_seconds=self.settings.grace_seconds,
-            metrics_port=self.settings.metrics_port,
-        )
+def create_app(settings: TranscriberSettings, engine: TranscriptionEngine) -> GrpcApp:
+    """The gRPC app: the servicer over `engine` with the configured concurrency, health and reflection."""
+    limiter = ConcurrencyLimiter("transcriber", settings.max_concurrency, settings.max_queue)
+    return GrpcApp.for_settings(settings, SERVICE_NAME, TranscriberServicer(engine, limiter).register)
 
 
 async def serve(settings: TranscriberSettings) -> None:
-    """Build the server inside the running loop (grpc.aio binds to it) and run it."""
-    await TranscriberServer(settings).run()
+    """Serve until SIGTERM/SIGINT; the model loads in a thread while health answers NOT_SERVING."""
+    engine = build_engine(settings)
+    await grpc_service.serve(create_app(settings, engine), engine, settings)
 
 
 def main() -> None:
-    """Entry point of `aiat-transcriber`."""
-    settings = TranscriberSettings()  # type: ignore[call-arg]  # pydantic-settings reads the env
-    configure_logging(settings.log_level)
-    try:
-        asyncio.run(serve(settings))
-    except ModelNotFound as exc:
-        log.error("cannot start: %s", exc)
-        raise SystemExit(2) from None
+    """Entry point of `aiat-transcriber`; exit code 2 when the model is missing."""
+    run_main(TranscriberSettings, serve)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
-"""The gRPC servicer: turns requests into engine calls and engine output into response events."""
+"""The gRPC servicer: a request becomes engine options, engine progress and output become response events."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 from faster_whisper.tokenizer import _LANGUAGE_CODES
@@ -12,19 +11,19 @@ from faster_whisper.tokenizer import _LANGUAGE_CODES
 from aiat.common.v1 import transcript_pb2
 from aiat.errors import EngineError, InvalidInput
 from aiat.limits import ConcurrencyLimiter
-from aiat.store import MediaStore
 from aiat.streaming import Emit, abort_with, guarded_stream, run_in_thread_streaming
 from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
-from aiat_transcriber.audio import resolve_media
-from aiat_transcriber.engine import MediaFile, TranscribeOptions, TranscriptionEngine
+from aiat_transcriber.engine import TranscribeOptions, TranscriptionEngine
 
 SERVICE_NAME = transcriber_pb2.DESCRIPTOR.services_by_name["TranscriberService"].full_name
 
-
 MAX_BEAM = 20
 
+Request = transcriber_pb2.TranscribeRequest
+Response = transcriber_pb2.TranscribeResponse
 
-def options_from_request(request: transcriber_pb2.TranscribeRequest) -> TranscribeOptions:
+
+def options_from_request(request: Request) -> TranscribeOptions:
     """Engine options from a request; unset fields mean the engine's defaults; InvalidInput when impossible."""
     if not 0 <= request.beam_size <= MAX_BEAM:
         raise InvalidInput(f"beam_size must be between 1 and {MAX_BEAM} (0 = the default)")
@@ -40,50 +39,33 @@ def options_from_request(request: transcriber_pb2.TranscribeRequest) -> Transcri
     )
 
 
-class TranscriptionJob:
-    """One request's blocking work, run in a worker thread: resolve, probe and transcribe."""
-
-    def __init__(
-        self, engine: TranscriptionEngine, store: MediaStore, request: transcriber_pb2.TranscribeRequest
-    ):
-        self.engine = engine
-        self.store = store
-        self.media_path = request.media_path
-        self.options = options_from_request(request)
-
-    def __call__(self, emit: Emit, cancel: threading.Event) -> transcriber_pb2.TranscribeResponse:
-        """Emit progress events and return the final transcript event."""
-        path, duration = resolve_media(self.store, self.media_path)
-
-        def on_progress(done: float, total: float) -> None:
-            progress = transcript_pb2.Progress(done=done, total=total, unit="seconds", stage="transcribing")
-            emit(transcriber_pb2.TranscribeResponse(progress=progress))
-
-        transcript = self.engine.transcribe(MediaFile(path, duration), self.options, on_progress, cancel)
-        return transcriber_pb2.TranscribeResponse(transcript=transcript)
-
-
 class TranscriberServicer(transcriber_pb2_grpc.TranscriberServiceServicer):
     """aiat.transcriber.v1.TranscriberService over one engine, with bounded concurrency."""
 
-    def __init__(self, engine: TranscriptionEngine, store: MediaStore, limiter: ConcurrencyLimiter) -> None:
+    def __init__(self, engine: TranscriptionEngine, limiter: ConcurrencyLimiter) -> None:
         self.engine = engine
-        self.store = store
         self.limiter = limiter
 
     async def Transcribe(
-        self, request: transcriber_pb2.TranscribeRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[transcriber_pb2.TranscribeResponse]:
+        self, request: Request, context: grpc.aio.ServicerContext[Request, Response]
+    ) -> AsyncIterator[Response]:
         """Stream progress events, then exactly one transcript event."""
         try:
-            job = TranscriptionJob(self.engine, self.store, request)
+            options = options_from_request(request)
         except EngineError as exc:  # bad options: answered before taking a slot
             await abort_with(context, exc)
 
-        def events() -> AsyncIterator[Any]:
-            return run_in_thread_streaming(job)
+        def work(emit: Emit[Response], cancel: threading.Event) -> Response:
+            def on_progress(done: float, total: float) -> None:
+                progress = transcript_pb2.Progress(
+                    done=done, total=total, unit="seconds", stage="transcribing"
+                )
+                emit(Response(progress=progress))
 
-        async for event in guarded_stream(context, self.limiter, events):
+            transcript = self.engine.transcribe(request.media_path, options, on_progress, cancel)
+            return Response(transcript=transcript)
+
+        async for event in guarded_stream(context, self.limiter, lambda: run_in_thread_streaming(work)):
             yield event
 
     def register(self, server: grpc.aio.Server) -> None:

@@ -1,4 +1,4 @@
-"""The transcriber through its real gRPC server, with the real tiny.en model on generated speech."""
+"""The transcriber servicer through a real gRPC server, with the real tiny.en model on generated speech."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
-from aiat.grpc_service import check_health
+from aiat.grpc_service import GrpcApp, check_health
 from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
-from aiat_transcriber.engine import EngineConfig, FasterWhisperEngine, TranscriptionEngine
-from aiat_transcriber.server import TranscriberServer
+from aiat_transcriber.engine import FasterWhisperEngine, TranscriptionEngine, build_engine
+from aiat_transcriber.server import create_app
+from aiat_transcriber.servicer import SERVICE_NAME, options_from_request
 from aiat_transcriber.settings import TranscriberSettings
+from tests.fixtures import grpc_app
 from tests.transcriber.conftest import LECTURE_TEXT, RecordingEngine
 from tests.transcriber.wer import word_error_rate
 
@@ -28,17 +30,15 @@ WER_BOUND = 0.10
 @contextlib.asynccontextmanager
 async def serving(
     data_dir: Path, engine: TranscriptionEngine, *, loaded: bool = True, **settings: Any
-) -> AsyncIterator[tuple[TranscriberServer, transcriber_pb2_grpc.TranscriberServiceStub]]:
-    """A transcriber gRPC server on a free port (SERVING when `loaded`) and a stub connected to it."""
-    server = TranscriberServer(TranscriberSettings(data_dir=data_dir, port=0, **settings), engine=engine)
-    port = await server.app.start()
-    if loaded:
-        await server.app.set_serving(True)
-    try:
+) -> AsyncIterator[tuple[GrpcApp, transcriber_pb2_grpc.TranscriberServiceStub]]:
+    """A transcriber gRPC app on a free port (SERVING when `loaded`) and a stub connected to it.
+
+    The engine is shared between tests: it is neither loaded nor closed here.
+    """
+    app = create_app(TranscriberSettings(data_dir=data_dir, port=0, **settings), engine)
+    async with grpc_app.serving(app, loaded=loaded) as port:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield server, transcriber_pb2_grpc.TranscriberServiceStub(channel)
-    finally:
-        await server.app.stop(0)
+            yield app, transcriber_pb2_grpc.TranscriberServiceStub(channel)
 
 
 async def _transcribe(data_dir: Path, engine: TranscriptionEngine, media_path: str) -> list[Any]:
@@ -218,9 +218,10 @@ async def test_full_queue_is_resource_exhausted(data_dir: Path, engine: FasterWh
 
 
 async def test_health_not_serving_until_model_loaded(data_dir: Path) -> None:
-    fresh = FasterWhisperEngine(EngineConfig(device="cpu"))
-    async with serving(data_dir, fresh, loaded=False) as (server, stub):
-        target = f"127.0.0.1:{server.app.port}"
+    fresh = build_engine(TranscriberSettings(data_dir=data_dir, device="cpu"))
+    async with serving(data_dir, fresh, loaded=False) as (app, stub):
+        target = f"127.0.0.1:{app.port}"
+        assert SERVICE_NAME == "aiat.transcriber.v1.TranscriberService"
         assert await check_health(target) == "NOT_SERVING"
         assert await check_health(target, "aiat.transcriber.v1.TranscriberService") == "NOT_SERVING"
         with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -229,11 +230,11 @@ async def test_health_not_serving_until_model_loaded(data_dir: Path) -> None:
             ):
                 pass
         assert err.value.code() == grpc.StatusCode.UNAVAILABLE
-        await server.load_engine()
-        await server.app.set_serving(True)
+        await asyncio.to_thread(fresh.load)
+        await app.set_serving(True)
         assert await check_health(target) == "SERVING"
         assert await check_health(target, "aiat.transcriber.v1.TranscriberService") == "SERVING"
-        await server.close_engine()
+        await asyncio.to_thread(fresh.close)
 
 
 @pytest.mark.parametrize(
@@ -254,3 +255,18 @@ async def test_impossible_options_are_invalid_argument(
                 pass
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert message in (err.value.details() or "")
+
+
+def test_options_from_request_map_unset_fields_to_defaults() -> None:
+    defaults = options_from_request(transcriber_pb2.TranscribeRequest(media_path="a.mp4"))
+    assert (defaults.language, defaults.beam_size, defaults.vad_filter, defaults.initial_prompt) == (
+        None,
+    ) * 4
+    assert defaults.word_timestamps is True
+    request = transcriber_pb2.TranscribeRequest(
+        media_path="a.mp4", language=" EN ", beam_size=3, vad_filter=False, word_timestamps=False,
+        initial_prompt="physics",
+    )  # fmt: skip
+    options = options_from_request(request)
+    assert (options.language, options.beam_size, options.vad_filter) == ("en", 3, False)
+    assert (options.word_timestamps, options.initial_prompt) == (False, "physics")
