@@ -17,28 +17,28 @@ from pathlib import Path
 
 import grpc
 
+from aiat.aspect import Aspect
 from aiat.common.v1 import transcript_pb2
 from aiat.media import probe
 from aiat.renderer.v1 import renderer_pb2, renderer_pb2_grpc
-from aiat.store import MediaStore
-from aiat_renderer.engine import FfmpegEngine
-from aiat_renderer.server import build_app
-from aiat_renderer.servicer import job_from_request
+from aiat_renderer.engine import FfmpegEngine, build_engine
+from aiat_renderer.server import create_app
+from aiat_renderer.servicer import spec_from_request
 from aiat_renderer.settings import RendererSettings
+from tests.fixtures.grpc_app import serving
 from tests.fixtures.media import counter_video
 
-ASPECTS = {"landscape": 1, "vertical": 2, "square": 3}
 WORDS = "the lecture explains how energy is conserved when the pendulum swings back and forth".split()
 
 
-def make_request(seconds: float, aspect: str) -> renderer_pb2.RenderRequest:
+def make_request(seconds: float, aspect: Aspect) -> renderer_pb2.RenderRequest:
     """A 60 s cut with title, captions (a word every 0.4 s), the default intro and loudnorm."""
     start = 2.0
     words = [
         transcript_pb2.Word(start=start + 0.4 * i, end=start + 0.4 * i + 0.35, text=WORDS[i % len(WORDS)])
         for i in range(int(seconds / 0.4))
     ]
-    style = renderer_pb2.RenderStyle(aspect=ASPECTS[aspect])  # type: ignore[arg-type]
+    style = renderer_pb2.RenderStyle(aspect=aspect.proto)
     return renderer_pb2.RenderRequest(
         source_path="source.mp4", start=start, end=start + seconds, output_path="out/service.mp4",
         title="Conservation of energy: the pendulum", module="Physics 101", session_name="Lecture 4",
@@ -47,11 +47,11 @@ def make_request(seconds: float, aspect: str) -> renderer_pb2.RenderRequest:
 
 
 def run_bare(engine: FfmpegEngine, req: renderer_pb2.RenderRequest, out: Path) -> float:
-    """Wall seconds of the planned ffmpeg command run directly."""
+    """Wall seconds of the engine's ffmpeg command run directly."""
     with tempfile.TemporaryDirectory() as tmp:
-        plan = engine.plan(job_from_request(req), Path(tmp))
+        command = engine.command(spec_from_request(req), Path(tmp))
         out.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [*plan.args, str(out)]
+        cmd = [*command.args, str(out)]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         return time.perf_counter() - t0
@@ -61,10 +61,7 @@ async def run_service(
     engine: FfmpegEngine, settings: RendererSettings, req: renderer_pb2.RenderRequest
 ) -> float:
     """Wall seconds of one Render call through an in-process gRPC server, call to result."""
-    app = build_app(settings, engine)
-    port = await app.start()
-    await app.set_serving(True)
-    try:
+    async with serving(create_app(settings, engine)) as port:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = renderer_pb2_grpc.RendererServiceStub(channel)
             t0 = time.perf_counter()
@@ -72,15 +69,13 @@ async def run_service(
             wall = time.perf_counter() - t0
             assert len(results) == 1
             return wall
-    finally:
-        await app.stop(0)
 
 
 def main() -> None:
     """Generate the source, time both paths, print the table and the JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--aspect", choices=sorted(ASPECTS), default="vertical")
+    parser.add_argument("--aspect", type=Aspect, choices=list(Aspect), default=Aspect.VERTICAL)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--source-size", default="1280x720")
     args = parser.parse_args()
@@ -92,7 +87,7 @@ def main() -> None:
         counter_video(root / "source.mp4", args.seconds + 4, fps=25, width=width, height=height)
         gen = time.perf_counter() - t0
         settings = RendererSettings(data_dir=Path(tmp), port=0)
-        engine = FfmpegEngine(settings, MediaStore(root))
+        engine = build_engine(settings)
         engine.load()
         req = make_request(args.seconds, args.aspect)
         bare, service = [], []

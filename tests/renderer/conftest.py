@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -11,10 +12,10 @@ import pytest
 
 from aiat.media import ffmpeg_exe
 from aiat.renderer.v1 import renderer_pb2_grpc
-from aiat.store import MediaStore
-from aiat_renderer.engine import FfmpegEngine
-from aiat_renderer.server import build_app
+from aiat_renderer.engine import FfmpegEngine, build_engine
+from aiat_renderer.server import create_app
 from aiat_renderer.settings import RendererSettings
+from tests.fixtures.grpc_app import serving
 from tests.fixtures.media import counter_video
 
 FPS = 25
@@ -33,7 +34,7 @@ def _beep_wav(out: Path, seconds: float, at: float) -> Path:
 @pytest.fixture(scope="session")
 def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A media store with short generated sources (frame n of each shows the number n)."""
-    root = tmp_path_factory.mktemp("renderer-store")
+    root = tmp_path_factory.mktemp("renderer-data") / "media"
     counter_video(root / "clip.mp4", 4, fps=FPS, width=320, height=180)
     counter_video(root / "long.mp4", 30, fps=FPS, width=320, height=180)
     counter_video(root / "intro.mp4", 1, fps=FPS, width=320, height=180)
@@ -58,9 +59,9 @@ def settings(media_root: Path) -> RendererSettings:
 
 
 @pytest.fixture(scope="session")
-def engine(settings: RendererSettings, media_root: Path) -> FfmpegEngine:
+def engine(settings: RendererSettings) -> FfmpegEngine:
     """A loaded FFmpeg engine on the test store."""
-    eng = FfmpegEngine(settings, MediaStore(media_root))
+    eng = build_engine(settings)
     eng.load()
     return eng
 
@@ -71,22 +72,14 @@ Serve = Callable[..., Awaitable[renderer_pb2_grpc.RendererServiceStub]]
 @pytest.fixture
 async def serve(engine: FfmpegEngine) -> AsyncIterator[Serve]:
     """Start in-process servers on port 0 for given settings; returns an async factory of stubs."""
-    apps, channels = [], []
+    async with contextlib.AsyncExitStack() as stack:
 
-    async def start(settings: RendererSettings | None = None) -> renderer_pb2_grpc.RendererServiceStub:
-        app = build_app(settings or engine.settings, engine)
-        port = await app.start()
-        await app.set_serving(True)
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        apps.append(app)
-        channels.append(channel)
-        return renderer_pb2_grpc.RendererServiceStub(channel)
+        async def start(settings: RendererSettings | None = None) -> renderer_pb2_grpc.RendererServiceStub:
+            port = await stack.enter_async_context(serving(create_app(settings or engine.settings, engine)))
+            channel = await stack.enter_async_context(grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
+            return renderer_pb2_grpc.RendererServiceStub(channel)
 
-    yield start
-    for channel in channels:
-        await channel.close(None)
-    for app in apps:
-        await app.stop(0)
+        yield start
 
 
 @pytest.fixture

@@ -94,3 +94,18 @@ async def test_server_process_serves_and_exits_on_sigterm(tmp_path: Path) -> Non
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_missing_default_font_is_a_startup_error(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "AIAT_DATA_DIR": str(tmp_path),
+        "AIAT_RENDERER_PORT": str(free_port()),
+        "AIAT_RENDERER_FONT": str(tmp_path / "missing.ttf"),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "aiat_renderer.server", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2, err.decode()
+    assert "cannot start: default font" in err.decode()

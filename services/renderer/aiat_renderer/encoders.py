@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from prometheus_client import Gauge, Info
 
+from aiat.errors import StartupError
 from aiat_renderer.settings import RendererSettings
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def detect_encoder(ffmpeg: str, settings: RendererSettings) -> Encoder:
             return encoder
         log.info("encoder %s unavailable: %s", name, reason)
         reasons.append(f"{name}: {reason}")
-    raise RuntimeError("no working H.264 encoder: " + "; ".join(reasons))
+    raise StartupError("no working H.264 encoder: " + "; ".join(reasons))
 
 
 def report(encoder: Encoder, ffmpeg: str) -> None:

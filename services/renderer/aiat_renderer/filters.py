@@ -1,14 +1,14 @@
-"""FFmpeg filter-graph building: escaping, colours, crop/reframe geometry and the render graph."""
+"""FFmpeg filter-graph text: escaping, colours, drawtext lines and the render graph."""
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 from aiat.errors import InvalidInput
+from aiat_renderer.layout import Geometry, LogoBox
 
 _OPTION_SPECIAL = "\\':"
 _GRAPH_SPECIAL = "\\'[],;"
@@ -41,87 +41,6 @@ def ass_color(ffmpeg_color: str) -> str:
     return f"&H00{rgb[4:6]}{rgb[2:4]}{rgb[0:2]}".upper()
 
 
-def even(value: float) -> int:
-    """Nearest even integer that is at least 2 (H.264 4:2:0 needs even sizes)."""
-    return max(2, round(value / 2) * 2)
-
-
-@dataclass(frozen=True)
-class Rect:
-    """A rectangle in source pixels."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """Output size and the source window that is scaled (and padded if needed) into it."""
-
-    width: int
-    height: int
-    crop: Rect | None
-
-
-def output_size(aspect: str, src_h: int, landscape_max_height: int, square_size: int) -> tuple[int, int]:
-    """Output frame size of a preset."""
-    if aspect == "vertical":
-        return 1080, 1920
-    if aspect == "square":
-        return even(square_size), even(square_size)
-    height = even(min(src_h, landscape_max_height))
-    return even(height * 16 / 9), height
-
-
-def compute_geometry(
-    aspect: str,
-    src_w: int,
-    src_h: int,
-    *,
-    x_center: float | None = None,
-    roi: Rect | None = None,
-    landscape_max_height: int = 1080,
-    square_size: int = 1080,
-) -> Geometry:
-    """Crop window for a preset: the largest window of the output aspect at `x_center` or around the ROI.
-
-    `landscape` keeps the source framing (letterboxed to 16:9) unless a ROI asks for a crop. A ROI that
-    does not fit the window widens it; the remainder is then padded rather than cut.
-    """
-    width, height = output_size(aspect, src_h, landscape_max_height, square_size)
-    if aspect == "landscape" and roi is None:
-        return Geometry(width, height, None)
-    target = width / height
-    if src_w / src_h > target:
-        win_w, win_h = min(src_w, even(src_h * target)), src_h
-    else:
-        win_w, win_h = src_w, min(src_h, even(src_w / target))
-    if roi is not None:
-        roi = _clip_rect(roi, src_w, src_h)
-        win_w, win_h = max(win_w, roi.w), max(win_h, roi.h)
-        cx, cy = roi.x + roi.w / 2, roi.y + roi.h / 2
-    else:
-        xc = 0.5 if x_center is None else x_center
-        if not 0.0 <= xc <= 1.0 or math.isnan(xc):
-            raise InvalidInput("crop x_center must be between 0 and 1")
-        cx, cy = xc * src_w, src_h / 2
-    x = round(min(max(cx - win_w / 2, 0), src_w - win_w))
-    y = round(min(max(cy - win_h / 2, 0), src_h - win_h))
-    if (x, y, win_w, win_h) == (0, 0, src_w, src_h):
-        return Geometry(width, height, None)
-    return Geometry(width, height, Rect(x, y, win_w, win_h))
-
-
-def _clip_rect(rect: Rect, src_w: int, src_h: int) -> Rect:
-    x, y = max(0, min(rect.x, src_w - 1)), max(0, min(rect.y, src_h - 1))
-    w, h = max(2, min(rect.w, src_w - x)), max(2, min(rect.h, src_h - y))
-    if rect.w <= 0 or rect.h <= 0:
-        raise InvalidInput("crop region of interest needs a positive width and height")
-    return Rect(x, y, w, h)
-
-
 def frame_chain(geom: Geometry, rate: Fraction, pad_color: str = "black") -> str:
     """Filters taking decoded source frames to the output frame: CFR, crop, fit, pad, square pixels."""
     parts = [f"fps={rate}"]
@@ -142,7 +61,7 @@ class TextLine:
     """One line of text drawn by drawtext from a file (so user text never enters the graph)."""
 
     textfile: Path
-    y: str
+    y: int
     fontsize: int
     color: str
     box_color: str | None = None
@@ -180,7 +99,7 @@ class GraphSpec:
     ass_file: Path | None = None
     fonts_dir: Path | None = None
     logo_input: int | None = None
-    logo: tuple[int, int, str, str] | None = None  # (w, h, x, y) in output pixels
+    logo: LogoBox | None = None
     normalize: str | None = None
     intro_seconds: float = 0.0
     intro_lines: list[TextLine] = field(default_factory=list)
@@ -199,10 +118,10 @@ def build_graph(spec: GraphSpec) -> str:
     chains: list[str] = []
     video = [frame_chain(g, spec.rate)]
     if spec.logo_input is not None and spec.logo is not None:
-        lw, lh, lx, ly = spec.logo
-        chains.append(f"[{spec.logo_input}:v]scale={lw}:{lh},format=rgba[logo]")
+        logo = spec.logo
+        chains.append(f"[{spec.logo_input}:v]scale={logo.width}:{logo.height},format=rgba[logo]")
         chains.append(f"[0:v]{video[0]}[base]")
-        video = [f"[base][logo]overlay=x={lx}:y={ly}:format=auto:eof_action=repeat"]
+        video = [f"[base][logo]overlay=x={logo.x}:y={logo.y}:format=auto:eof_action=repeat"]
         head = ""
     else:
         head = "[0:v]"

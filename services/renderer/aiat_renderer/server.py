@@ -1,62 +1,30 @@
-"""`aiat-renderer`: the RendererService gRPC server (health NOT_SERVING until the encoder probe is done)."""
+"""The `aiat-renderer` process: the engine behind the servicer, run by the shared gRPC service runner."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-import grpc
-
-from aiat.grpc_service import GrpcApp, run_service
+from aiat import grpc_service
+from aiat.grpc_service import GrpcApp, run_main
 from aiat.limits import ConcurrencyLimiter
-from aiat.renderer.v1 import renderer_pb2, renderer_pb2_grpc
-from aiat.settings import configure_logging
-from aiat.store import MediaStore
-from aiat_renderer.engine import FfmpegEngine
-from aiat_renderer.servicer import RendererServicer
+from aiat_renderer.engine import RenderEngine, build_engine
+from aiat_renderer.servicer import SERVICE_NAME, RendererServicer
 from aiat_renderer.settings import RendererSettings
 
-SERVICE_NAME = renderer_pb2.DESCRIPTOR.services_by_name["RendererService"].full_name
 
-log = logging.getLogger(__name__)
-
-
-def build_app(settings: RendererSettings, engine: FfmpegEngine) -> GrpcApp:
-    """The gRPC app with the renderer servicer, health and reflection."""
+def create_app(settings: RendererSettings, engine: RenderEngine) -> GrpcApp:
+    """The gRPC app: the servicer over `engine` with the configured concurrency, health and reflection."""
     limiter = ConcurrencyLimiter("renderer", settings.max_concurrency, settings.max_queue)
-    servicer = RendererServicer(engine, limiter)
-
-    def register(server: grpc.aio.Server) -> None:
-        renderer_pb2_grpc.add_RendererServiceServicer_to_server(servicer, server)
-
-    return GrpcApp(SERVICE_NAME, register, host=settings.host, port=settings.port)
+    return GrpcApp.for_settings(settings, SERVICE_NAME, RendererServicer(engine, limiter).register)
 
 
 async def serve(settings: RendererSettings) -> None:
-    """Run until SIGTERM/SIGINT."""
-    engine = FfmpegEngine(settings, MediaStore(settings.media_root))
-    app = build_app(settings, engine)
-
-    async def load() -> None:
-        await asyncio.to_thread(engine.load)
-
-    async def close() -> None:
-        engine.close()
-
-    await run_service(
-        app,
-        load_engine=load,
-        close_engine=close,
-        grace_seconds=settings.grace_seconds,
-        metrics_port=settings.metrics_port,
-    )
+    """Serve until SIGTERM/SIGINT; health answers NOT_SERVING until the encoder probe is done."""
+    engine = build_engine(settings)
+    await grpc_service.serve(create_app(settings, engine), engine, settings)
 
 
 def main() -> None:
-    """Console entry point."""
-    settings = RendererSettings()
-    configure_logging(settings.log_level)
-    asyncio.run(serve(settings))
+    """Entry point of `aiat-renderer`; exit code 2 when no encoder works or the default font is missing."""
+    run_main(RendererSettings, serve)
 
 
 if __name__ == "__main__":

@@ -1,35 +1,40 @@
-"""The thin gRPC servicer: request -> RenderJob, engine events -> RenderResponse stream."""
+"""The thin gRPC servicer: RenderRequest -> RenderSpec, engine events -> RenderResponse stream."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 
+from aiat.aspect import Aspect
 from aiat.common.v1 import transcript_pb2
 from aiat.limits import ConcurrencyLimiter
 from aiat.renderer.v1 import renderer_pb2, renderer_pb2_grpc
 from aiat.streaming import Emit, guarded_stream, run_in_thread_streaming
-from aiat_renderer.engine import RenderEngine, RenderJob, RenderOutcome, RenderProgress
-from aiat_renderer.filters import Rect
+from aiat_renderer.engine import RenderEngine
+from aiat_renderer.layout import Rect
+from aiat_renderer.spec import RenderOutcome, RenderProgress, RenderSpec
 
-ASPECT_NAMES = {
-    renderer_pb2.ASPECT_LANDSCAPE: "landscape",
-    renderer_pb2.ASPECT_VERTICAL: "vertical",
-    renderer_pb2.ASPECT_SQUARE: "square",
-}
+SERVICE_NAME = renderer_pb2.DESCRIPTOR.services_by_name["RendererService"].full_name
 
 
-def job_from_request(req: renderer_pb2.RenderRequest) -> RenderJob:
-    """The plain job of a request; unset style messages mean "the renderer's defaults"."""
+def _aspect(value: renderer_pb2.Aspect) -> Aspect | None:
+    """The requested preset; None (the renderer's default) when unset or newer than this renderer."""
+    try:
+        return Aspect.from_proto(value)
+    except ValueError:
+        return None
+
+
+def spec_from_request(req: renderer_pb2.RenderRequest) -> RenderSpec:
+    """The plain spec of a request; unset style messages mean "the renderer's defaults"."""
     style = req.style
     crop, brand = style.crop, style.brand
     roi = Rect(crop.roi_x, crop.roi_y, crop.roi_w, crop.roi_h) if crop.roi_w > 0 else None
     intro = style.intro if style.HasField("intro") else None
     caps = style.captions if style.HasField("captions") else None
-    return RenderJob(
+    return RenderSpec(
         source_path=req.source_path,
         start=req.start,
         end=req.end,
@@ -37,7 +42,7 @@ def job_from_request(req: renderer_pb2.RenderRequest) -> RenderJob:
         title=req.title,
         module=req.module,
         session_name=req.session_name,
-        aspect=ASPECT_NAMES.get(style.aspect),
+        aspect=_aspect(style.aspect),
         x_center=crop.x_center if crop.HasField("x_center") else None,
         roi=roi,
         font=brand.font,
@@ -83,16 +88,19 @@ class RendererServicer(renderer_pb2_grpc.RendererServiceServicer):
         self.limiter = limiter
 
     async def Render(
-        self, request: renderer_pb2.RenderRequest, context: grpc.aio.ServicerContext
+        self,
+        request: renderer_pb2.RenderRequest,
+        context: grpc.aio.ServicerContext[renderer_pb2.RenderRequest, renderer_pb2.RenderResponse],
     ) -> AsyncIterator[renderer_pb2.RenderResponse]:
         """Stream progress, then the result."""
-        job = job_from_request(request)
+        spec = spec_from_request(request)
 
-        def work(emit: Emit, cancel: threading.Event) -> RenderOutcome:
-            return self.engine.render(job, emit, cancel)
+        def work(emit: Emit[RenderProgress], cancel: threading.Event) -> RenderOutcome:
+            return self.engine.render(spec, emit, cancel)
 
-        def events() -> AsyncIterator[Any]:
-            return run_in_thread_streaming(work)
-
-        async for event in guarded_stream(context, self.limiter, events):
+        async for event in guarded_stream(context, self.limiter, lambda: run_in_thread_streaming(work)):
             yield to_response(event)
+
+    def register(self, server: grpc.aio.Server) -> None:
+        """Add this servicer to a gRPC server."""
+        renderer_pb2_grpc.add_RendererServiceServicer_to_server(self, server)

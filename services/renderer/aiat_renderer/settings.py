@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from aiat.aspect import Aspect
 from aiat.settings import GrpcServiceSettings
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
@@ -31,7 +32,7 @@ class RendererSettings(GrpcServiceSettings):
     encoder_probe_timeout: float = 30.0
 
     # Style defaults (a request's empty/unset fields fall back to these).
-    default_aspect: Literal["landscape", "vertical", "square"] = "landscape"
+    default_aspect: Aspect = Aspect.LANDSCAPE
     landscape_max_height: int = 1080
     square_size: int = 1080
     intro_enabled: bool = True

@@ -1,8 +1,9 @@
-"""Real renders through the in-process gRPC server, checked by decoding the output with PyAV."""
+"""The FFmpeg engine: real renders through the in-process gRPC server, checked by decoding the output."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import grpc
@@ -10,8 +11,11 @@ import numpy as np
 import pytest
 
 from aiat.common.v1 import transcript_pb2
+from aiat.errors import EngineUnavailable
 from aiat.renderer.v1 import renderer_pb2, renderer_pb2_grpc
+from aiat_renderer.engine import FfmpegEngine, build_engine
 from aiat_renderer.settings import RendererSettings
+from aiat_renderer.spec import RenderSpec
 from tests.renderer.conftest import FPS, Serve
 from tests.renderer.media_checks import audio_onset, center_band, gray_frames, inspect, top_level_boxes
 
@@ -244,3 +248,22 @@ async def test_overloaded_is_resource_exhausted(
     first.cancel()
     await asyncio.sleep(1.0)
     assert not (media_root / "out/busy.mp4").exists()
+
+
+def test_engine_is_unavailable_until_loaded(settings: RendererSettings) -> None:
+    with pytest.raises(EngineUnavailable):
+        build_engine(settings).render(
+            RenderSpec("clip.mp4", 1.0, 2.0, "out/u.mp4"), lambda _: None, threading.Event()
+        )
+
+
+def test_command_covers_intro_and_captions(engine: FfmpegEngine, tmp_path: Path) -> None:
+    spec = RenderSpec(
+        "clip.mp4", 1.0, 2.0, "out/c.mp4", title="T", intro_enabled=True, intro_seconds=0.4,
+        captions_enabled=True, write_srt=True, words=[(1.2, 1.5, "hi")],
+    )  # fmt: skip
+    command = engine.command(spec, tmp_path)
+    assert command.total == pytest.approx(1.4)
+    assert command.srt is not None and "00:00:00,600 --> " in command.srt and "hi" in command.srt
+    assert command.args[0] == engine.ffmpeg and command.args[-3:] == ["-progress", "pipe:1", "-nostats"]
+    assert (tmp_path / "captions.ass").is_file() and (tmp_path / "title0.txt").read_text() == "T"

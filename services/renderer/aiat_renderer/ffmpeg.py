@@ -1,0 +1,80 @@
+"""The ffmpeg binary and its inputs: running it with progress and cancellation, colour names, image sizes."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+
+import av
+
+from aiat.errors import Cancelled, EngineError, InvalidInput
+from aiat_renderer.spec import ProgressFn, RenderProgress
+
+
+def ffmpeg_colors(ffmpeg: str) -> dict[str, str]:
+    """FFmpeg's colour names (lower case) to RRGGBB, from `ffmpeg -colors`."""
+    done = subprocess.run([ffmpeg, "-hide_banner", "-colors"], capture_output=True, text=True, check=False)
+    colors = {}
+    for line in done.stdout.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].startswith("#"):
+            colors[parts[0].lower()] = parts[1][1:].lower()
+    return colors
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """Width and height of an image (or a video's first stream); InvalidInput when unreadable."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            width, height = int(stream.codec_context.width), int(stream.codec_context.height)
+    except (av.FFmpegError, OSError, IndexError, ValueError) as exc:
+        raise InvalidInput(f"{path.name} is not a readable image") from exc
+    if width <= 0 or height <= 0:
+        raise InvalidInput(f"{path.name} is not a readable image")
+    return width, height
+
+
+def write_text(work: Path, name: str, text: str) -> Path:
+    """Write one line for drawtext's textfile= (UTF-8, no trailing newline, which drawtext would draw)."""
+    path = work / f"{name}.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_ffmpeg(
+    args: list[str], total: float, on_progress: ProgressFn, cancel: threading.Event, log_path: Path
+) -> None:
+    """Run ffmpeg, reporting progress from `-progress pipe:1`; kill it as soon as `cancel` is set."""
+    with open(log_path, "wb") as err:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True)
+
+        def watch() -> None:
+            while proc.poll() is None:
+                if cancel.wait(0.1):
+                    proc.kill()
+                    return
+
+        watcher = threading.Thread(target=watch, name="ffmpeg-cancel", daemon=True)
+        watcher.start()
+        try:
+            assert proc.stdout is not None
+            done = 0.0
+            for line in proc.stdout:
+                key, _, value = line.strip().partition("=")
+                if key == "out_time_us" and value.lstrip("-").isdigit():
+                    done = min(total, max(0.0, int(value) / 1e6))
+                elif key == "progress":
+                    on_progress(RenderProgress(done, total, "encoding"))
+            proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            watcher.join()
+    if cancel.is_set():
+        raise Cancelled("render cancelled; ffmpeg stopped")
+    if proc.returncode != 0:
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+        raise EngineError(f"ffmpeg failed (exit {proc.returncode}): {' | '.join(tail)}")

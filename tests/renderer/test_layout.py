@@ -1,0 +1,119 @@
+"""Pure layout arithmetic, without ffmpeg: output size, crop window, frame grid, text placement."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from aiat.aspect import Aspect
+from aiat.errors import InvalidInput
+from aiat.media import MediaInfo
+from aiat_renderer.layout import (
+    CaptionBox,
+    LogoBox,
+    PlacedText,
+    Rect,
+    clean_text,
+    compute_geometry,
+    frame_layout,
+    frame_rate,
+    intro_card,
+    snap_range,
+    whole_frames,
+    wrap,
+)
+
+
+def test_geometry_presets() -> None:
+    land = compute_geometry(Aspect.LANDSCAPE, 1280, 720)
+    assert (land.width, land.height, land.crop) == (1280, 720, None)
+    vert = compute_geometry(Aspect.VERTICAL, 1280, 720)
+    assert (vert.width, vert.height) == (1080, 1920)
+    assert vert.crop == Rect(438, 0, 404, 720)  # 9:16 window, centred
+    left = compute_geometry(Aspect.VERTICAL, 1280, 720, x_center=0.0)
+    assert left.crop is not None and left.crop.x == 0
+    right = compute_geometry(Aspect.VERTICAL, 1280, 720, x_center=1.0)
+    assert right.crop is not None and right.crop.x + right.crop.w == 1280
+    square = compute_geometry(Aspect.SQUARE, 1280, 720, roi=Rect(1000, 100, 100, 100))
+    assert square.crop == Rect(560, 0, 720, 720)  # keeps the ROI in frame, clamped to the edge
+    wide_roi = compute_geometry(Aspect.VERTICAL, 1280, 720, roi=Rect(100, 0, 1000, 720))
+    assert wide_roi.crop is not None and wide_roi.crop.w >= 1000  # wider than 9:16: padded, not cut
+    assert compute_geometry(Aspect.LANDSCAPE, 640, 480).width == 854
+    with pytest.raises(InvalidInput):
+        compute_geometry(Aspect.VERTICAL, 1280, 720, x_center=1.5)
+
+
+def test_snap_range_frame_grid() -> None:
+    rate = Fraction(25)
+    assert snap_range(1.02, 4.0, rate, 10.0) == (1.04, pytest.approx(2.96))
+    start, dur = snap_range(1.0, 2.0, Fraction(30000, 1001), 10.0)
+    assert start == pytest.approx(30 * 1001 / 30000)
+    assert dur == pytest.approx(30 * 1001 / 30000)
+    for start, end in ((2.0, 2.0), (3.0, 2.0), (-1.0, 2.0), (1.0, 12.0), (1.0, 1.01)):
+        with pytest.raises(InvalidInput):
+            snap_range(start, end, rate, 10.0)
+
+
+def test_wrap_ellipsis() -> None:
+    lines = wrap("word " * 40, 20, 2)
+    assert len(lines) == 2 and lines[-1].endswith("…")
+
+
+def test_frame_rate_is_exact_and_defaults_to_25() -> None:
+    def info(fps: float) -> MediaInfo:
+        return MediaInfo(duration=1.0, format_name="mp4", has_video=True, has_audio=False, fps=fps)
+
+    assert frame_rate(info(29.97002997)) == Fraction(30000, 1001)
+    assert frame_rate(info(25.0)) == Fraction(25)
+    assert frame_rate(info(0.0)) == frame_rate(info(float("nan"))) == Fraction(25)
+
+
+def test_whole_frames_rounds_to_the_grid_and_keeps_one_frame() -> None:
+    assert whole_frames(2.0, Fraction(25)) == 2.0
+    assert whole_frames(1.01, Fraction(25)) == pytest.approx(1.0)
+    assert whole_frames(0.001, Fraction(25)) == pytest.approx(0.04)
+
+
+def test_clean_text_removes_controls_and_caps_length() -> None:
+    assert clean_text("a\tb\n\x00 c   d") == "a b c d"
+    assert len(clean_text("x" * 1000)) == 300
+
+
+def test_title_on_top_under_the_logo_and_captions_at_the_bottom() -> None:
+    layout = frame_layout(
+        Aspect.LANDSCAPE, 1920, 1080, title="Title", title_at_top=True, logo_size=(200, 100)
+    )
+    # base 1080: margin 54, box border 22; the logo is 14 % of the width (even), aspect kept.
+    assert layout.box_border == 22
+    assert layout.logo == LogoBox(268, 134, 1920 - 268 - 54, 54)
+    assert layout.title == (PlacedText("Title", 54 + 134 + 27 + 22, 65),)
+    assert layout.captions == CaptionBox(font_size=59, max_chars=42, margin_v=65, top=False)
+
+
+def test_title_at_the_bottom_moves_captions_to_the_top() -> None:
+    layout = frame_layout(Aspect.VERTICAL, 1080, 1920, title="word " * 30, title_at_top=False)
+    assert layout.logo is None
+    assert len(layout.title) == 3 and layout.title[-1].text.endswith("…")
+    line_h = round(65 * 1.6)
+    ys = [t.y for t in layout.title]
+    assert ys == [1920 - 54 - 22 - (3 - i) * line_h for i in range(3)]
+    assert layout.captions.top and layout.captions.margin_v == 54 + 3 * line_h + 54
+    assert layout.captions.max_chars == 27  # narrower than 42 characters on a vertical frame
+
+
+def test_vertical_captions_sit_higher_and_no_title_takes_no_room() -> None:
+    vertical = frame_layout(Aspect.VERTICAL, 1080, 1920, title="", title_at_top=False)
+    assert vertical.title == ()
+    assert vertical.captions.margin_v == 54 + 54
+    bottom = frame_layout(Aspect.VERTICAL, 1080, 1920, title="", title_at_top=True)
+    assert bottom.captions.margin_v == round(1920 * 0.12)
+
+
+def test_intro_card_is_centred_and_skips_empty_parts() -> None:
+    card = intro_card(1920, 1080, title="Energy", module="", session_name="Week 1")
+    assert [(p.text, p.size) for p in card] == [("Energy", 86), ("Week 1", 49)]
+    block = round(86 * 1.35) + round(49 * 1.35)
+    assert card[0].y == (1080 - block) // 2
+    assert card[1].y == card[0].y + round(86 * 1.35)
+    assert intro_card(1920, 1080, title="", module="", session_name="") == ()
