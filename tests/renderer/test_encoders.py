@@ -26,10 +26,10 @@ def test_encoder_arguments_follow_the_settings() -> None:
         encoder_for("mpeg2", settings)
 
 
-def test_test_encode_says_why_an_encoder_fails() -> None:
+def test_trial_encode_says_why_an_encoder_fails() -> None:
     settings = RendererSettings()
-    assert encoders.test_encode(ffmpeg_exe(), encoder_for("libx264", settings), 30) is None
-    reason = encoders.test_encode("/no/such/ffmpeg", encoder_for("libx264", settings), 30)
+    assert encoders.trial_encode(ffmpeg_exe(), encoder_for("libx264", settings), 30) is None
+    reason = encoders.trial_encode("/no/such/ffmpeg", encoder_for("libx264", settings), 30)
     assert reason is not None and "FileNotFoundError" in reason
 
 

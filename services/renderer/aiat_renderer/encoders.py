@@ -42,7 +42,7 @@ def encoder_for(name: str, settings: RendererSettings) -> Encoder:
     raise ValueError(f"unknown encoder {name!r}")
 
 
-def test_encode(ffmpeg: str, encoder: Encoder, timeout: float) -> str | None:
+def trial_encode(ffmpeg: str, encoder: Encoder, timeout: float) -> str | None:
     """Encode a few frames to nowhere; None when it worked, else the reason it did not."""
     cmd = [
         ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
@@ -64,7 +64,7 @@ def detect_encoder(ffmpeg: str, settings: RendererSettings) -> Encoder:
     reasons = []
     for name in wanted:
         encoder = encoder_for(name, settings)
-        reason = test_encode(ffmpeg, encoder, settings.encoder_probe_timeout)
+        reason = trial_encode(ffmpeg, encoder, settings.encoder_probe_timeout)
         if reason is None:
             report(encoder, ffmpeg)
             return encoder
