@@ -6,7 +6,7 @@ from aiat import transcripts
 from aiat.common.v1 import transcript_pb2
 from aiat_gateway.api.deps import AppState
 from aiat_gateway.db.models import LectureSession, Status
-from aiat_gateway.sessions import PlanItem, replace_plan
+from aiat_gateway.plans import PlanEntry, replace_plan
 
 LINK = "https://drive.google.com/file/d/{}/view?usp=sharing"
 
@@ -38,7 +38,7 @@ def sample_transcript(duration: float = 60.0) -> transcript_pb2.Transcript:
     )
 
 
-def finish(state: AppState, session_id: int, items: list[PlanItem], duration: float = 60.0) -> None:
+def finish(state: AppState, session_id: int, entries: list[PlanEntry], duration: float = 60.0) -> None:
     """Mark a session Finished with media, a transcript and the given plan."""
     media_rel = f"{state.store.session_dir(session_id)}/lecture.mp4"
     state.store.write_bytes_atomic(media_rel, b"not really a video; the worker is not running in these tests")
@@ -51,7 +51,7 @@ def finish(state: AppState, session_id: int, items: list[PlanItem], duration: fl
         session.media_duration = duration
         session.transcript_path = transcript_rel
         session.job_status = Status.FINISHED
-        replace_plan(db, session, items, origin="analyzer")
+        replace_plan(db, session, entries, origin="analyzer")
         db.commit()
 
 

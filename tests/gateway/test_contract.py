@@ -10,7 +10,7 @@ import pytest
 
 from aiat_gateway.db.models import OutboxMessage, RenderTask
 from aiat_gateway.naming import snippet_filename
-from aiat_gateway.sessions import PlanItem
+from aiat_gateway.plans import PlanEntry
 from tests.gateway import seed
 from tests.gateway.conftest import Gateway
 
@@ -35,8 +35,8 @@ def finished_session(gw: Gateway, n: int = 1) -> dict:
         gw.state,
         session["id"],
         [
-            PlanItem("Newton's laws", 0.5, 20.25, "Force and mass."),
-            PlanItem("Energy", 25.0, 50.0, "Conservation."),
+            PlanEntry("Newton's laws", 0.5, 20.25, "Force and mass."),
+            PlanEntry("Energy", 25.0, 50.0, "Conservation."),
         ],
     )
     return session

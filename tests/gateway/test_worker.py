@@ -24,12 +24,12 @@ from aiat_analyzer.engine import build_engine
 from aiat_analyzer.server import build_app
 from aiat_analyzer.settings import AnalyzerSettings
 from aiat_gateway import outbox
-from aiat_gateway.db.engine import make_engine, make_session_factory
+from aiat_gateway.db.connection import make_engine, make_session_factory
 from aiat_gateway.db.models import LectureSession, RenderTask, Snippet, Status, utcnow
 from aiat_gateway.nats_client import SESSION_SUBJECT, NatsClient
 from aiat_gateway.sessions import create_session
 from aiat_gateway.settings import GatewaySettings
-from aiat_gateway.worker.clients import EngineClients
+from aiat_gateway.worker.clients import ServiceClients
 from aiat_gateway.worker.main import Worker
 from aiat_gateway.worker.reconciler import sweep_stale
 from tests.fakes.fake_drive import FakeDrive
@@ -164,7 +164,7 @@ async def test_poison_message_is_terminated(
 
 async def analyze_directly(port: int, transcript: transcript_pb2.Transcript) -> analyzer_pb2.Plan:
     """The plan the analyzer gives for a transcript, asked once."""
-    clients = EngineClients("127.0.0.1:1", f"127.0.0.1:{port}", "127.0.0.1:1")
+    clients = ServiceClients("127.0.0.1:1", f"127.0.0.1:{port}", "127.0.0.1:1")
     try:
         return await clients.analyze(analyzer_pb2.AnalyzeRequest(transcript=transcript), 30)
     finally:
@@ -309,14 +309,14 @@ def task_row(settings: GatewaySettings, task_id: str) -> RenderTask:
 def finished_with_snippet(settings: GatewaySettings, n: int) -> tuple[int, int]:
     """A Finished session with one snippet, stored directly; returns (session id, snippet id)."""
     from aiat_gateway.api.deps import AppState
-    from aiat_gateway.sessions import PlanItem
+    from aiat_gateway.plans import PlanEntry
 
     engine = make_engine(settings.sqlalchemy_url)
     factory = make_session_factory(engine)
     with factory() as db:
         session, _ = create_session(db, f"L{n}", None, seed.LINK.format(seed.file_id(n)), seed.file_id(n))
     state = AppState(settings, engine, factory, MediaStore(settings.media_root), NatsClient("", ""))
-    seed.finish(state, session.id, [PlanItem("Intro", 1.0, 5.0)])
+    seed.finish(state, session.id, [PlanEntry("Intro", 1.0, 5.0)])
     with factory() as db:
         snippet_id = db.scalar(select(Snippet.id).where(Snippet.session_id == session.id))
     assert snippet_id is not None
@@ -339,14 +339,15 @@ async def test_render_with_renderer_down_fails_after_retries(
 async def test_render_of_a_snippet_removed_by_a_new_plan_fails_clearly(
     tmp_path: Path, database_url: str, nats_server: NatsServer
 ) -> None:
-    from aiat_gateway.sessions import PlanItem, update_plan
+    from aiat_gateway.plans import PlanEntry
+    from aiat_gateway.sessions import update_plan
 
     settings = fast(make_settings(tmp_path, database_url, nats_server.url))
     session_id, snippet_id = finished_with_snippet(settings, 31)
     task_id = await start_render_job(settings, snippet_id)
     factory = make_session_factory(make_engine(settings.sqlalchemy_url))
     with factory() as db:  # a person replaces the plan before any worker picked the job up
-        update_plan(db, session_id, [PlanItem("Other", 2.0, 4.0)], max_count=10)
+        update_plan(db, session_id, [PlanEntry("Other", 2.0, 4.0)], max_count=10)
     async with RunningWorker(settings):
         await wait_for(lambda: task_row(settings, task_id).status == "FAILURE")
     assert "removed by a plan update" in (task_row(settings, task_id).error or "")
@@ -412,10 +413,10 @@ async def test_render_claim_admits_one_delivery_until_its_worker_falls_silent(
     with factory() as db:
         task, _ = start_render(db, snippet_id, {})
     runner = RenderRunner(WorkerDb(factory), MediaStore(settings.media_root), None, settings)  # type: ignore[arg-type]
-    assert await runner.claim(task.task_id, 1) is True
-    assert await runner.claim(task.task_id, 2) is False  # a duplicate while the first is alive
+    assert await runner.claim(task.task_id, 1, "first") is True
+    assert await runner.claim(task.task_id, 2, "duplicate") is False  # a duplicate while the first is alive
     with factory.begin() as db:
         silent = utcnow() - dt.timedelta(seconds=settings.job_ack_wait_seconds)
         db.execute(update(RenderTask).where(RenderTask.task_id == task.task_id).values(updated_at=silent))
-    assert await runner.claim(task.task_id, 3) is True  # its worker died: a redelivery takes over
+    assert await runner.claim(task.task_id, 3, "takeover") is True  # its worker died: a redelivery takes over
     assert task_row(settings, task.task_id).attempts == 3

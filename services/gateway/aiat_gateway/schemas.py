@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from aiat.aspect import Aspect
 
 # A hard cap on a plan's length in the body itself, before the configurable AIAT_MAX_PLAN_SNIPPETS check.
 PLAN_BODY_MAX = 10_000
@@ -115,7 +117,7 @@ class PlanIn(BaseModel):
 class ProcessIn(BaseModel):
     """Optional render options for POST /snippets/{id}/process (defaults from settings)."""
 
-    aspect: Literal["landscape", "vertical", "square"] | None = None
+    aspect: Aspect | None = None
     captions: bool | None = None
     intro: bool | None = None
 

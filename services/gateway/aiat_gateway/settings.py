@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from aiat.aspect import Aspect
 from aiat.settings import AiatSettings
 
 
@@ -44,7 +45,7 @@ class GatewaySettings(AiatSettings):
     service_ready_wait_seconds: float = 60.0
     max_plan_snippets: int = 200
     max_list_limit: int = 1000
-    render_aspect: str = Field("landscape", pattern="^(landscape|vertical|square)$")
+    render_aspect: Aspect = Aspect.LANDSCAPE
     render_intro: bool = True
     render_captions: bool = True
 

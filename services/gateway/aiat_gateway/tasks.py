@@ -1,4 +1,4 @@
-"""Render task logic shared by the API and the worker."""
+"""Render task logic of the API: read snippets and tasks, start a render (status changes: lifecycle)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aiat.jobs.v1 import jobs_pb2
-from aiat_gateway import outbox
+from aiat_gateway import lifecycle
 from aiat_gateway.db.models import LectureSession, RenderTask, Snippet, Status, TaskStatus
 from aiat_gateway.errors import Conflict, NotFound
-from aiat_gateway.nats_client import RENDER_SUBJECT
+from aiat_gateway.jobs import enqueue_render_job
 
 
 def get_snippet(db: Session, snippet_id: int, lock: bool = False) -> Snippet:
@@ -42,8 +41,7 @@ def start_render(db: Session, snippet_id: int, options: dict[str, Any]) -> tuple
         raise Conflict(f"session of snippet {snippet_id} is {status!r}; snippets render once it has finished")
     running = db.scalar(
         select(RenderTask).where(
-            RenderTask.snippet_id == snippet_id,
-            RenderTask.status.in_([TaskStatus.PENDING, TaskStatus.STARTED]),
+            RenderTask.snippet_id == snippet_id, RenderTask.status.in_(lifecycle.TASK_ACTIVE)
         )
     )
     if running is not None:
@@ -52,18 +50,11 @@ def start_render(db: Session, snippet_id: int, options: dict[str, Any]) -> tuple
         task_id=str(uuid.uuid4()),
         snippet_id=snippet.id,
         session_id=snippet.session_id,
+        status=TaskStatus.PENDING,
         options_json=json.dumps(options, sort_keys=True),
     )
     db.add(task)
-    row = enqueue_render_job(db, task)
+    db.flush()
+    row = enqueue_render_job(db, task.task_id, task.snippet_id)
     db.commit()
     return task, row
-
-
-def enqueue_render_job(db: Session, task: RenderTask) -> int:
-    """Add the task's job to the outbox under a fresh message id."""
-    job = jobs_pb2.RenderJob(task_id=task.task_id, snippet_id=task.snippet_id or 0)
-    msg_id = f"render-{task.task_id}-{uuid.uuid4().hex[:12]}"
-    row = outbox.enqueue(db, RENDER_SUBJECT, msg_id, job.SerializeToString())
-    db.flush()
-    return row.id

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from aiat.store import MediaStore, StorePathError
 from aiat_gateway.api.deps import AppState
 from aiat_gateway.api.routes import health, sessions, snippets
-from aiat_gateway.db.engine import make_engine, make_session_factory
+from aiat_gateway.db.connection import make_engine, make_session_factory
 from aiat_gateway.errors import DomainError
 from aiat_gateway.nats_client import NatsClient
 from aiat_gateway.settings import GatewaySettings
@@ -23,11 +23,11 @@ API_PREFIX = "/api/v1"
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """Build the gateway app; the schema must already be migrated (`aiat-gateway migrate`)."""
     settings = settings or GatewaySettings()
-    engine = make_engine(settings.sqlalchemy_url)
+    db_engine = make_engine(settings.sqlalchemy_url)
     state = AppState(
         settings=settings,
-        engine=engine,
-        session_factory=make_session_factory(engine),
+        db_engine=db_engine,
+        session_factory=make_session_factory(db_engine),
         store=MediaStore(settings.media_root),
         nats=NatsClient(settings.nats_url, settings.jobs_stream),
     )
@@ -37,7 +37,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await state.nats.connect(wait=5.0)
         yield
         await state.nats.close()
-        engine.dispose()
+        db_engine.dispose()
 
     app = FastAPI(
         title="AIAT Snippets API",

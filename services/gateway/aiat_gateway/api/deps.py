@@ -20,7 +20,7 @@ class AppState:
     """What the app builds once at start-up and every request shares."""
 
     settings: GatewaySettings
-    engine: Engine
+    db_engine: Engine
     session_factory: sessionmaker[Session]
     store: MediaStore
     nats: NatsClient

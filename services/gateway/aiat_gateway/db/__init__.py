@@ -1,1 +1,1 @@
-"""Database models, engine and the queries the API and worker share."""
+"""Database models, the connection and the migrations."""

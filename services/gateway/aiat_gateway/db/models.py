@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import (
     DateTime,
@@ -57,8 +58,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class Status:
-    """The contract's session status strings."""
+class Status(StrEnum):
+    """A session's status, spelled as the REST contract shows it (transitions: lifecycle.py)."""
 
     PENDING = "Pending"
     DOWNLOADING = "Processing: Downloading"
@@ -66,17 +67,15 @@ class Status:
     ANALYZING = "Processing: Analyzing"
     FINISHED = "Finished"
     FAILED = "Failed"
-    TERMINAL = frozenset({FINISHED, FAILED})
 
 
-class TaskStatus:
-    """The contract's render task status strings."""
+class TaskStatus(StrEnum):
+    """A render task's status, spelled as the REST contract shows it (transitions: lifecycle.py)."""
 
     PENDING = "PENDING"
     STARTED = "STARTED"
     SUCCESS = "SUCCESS"
     FAILURE = "FAILURE"
-    TERMINAL = frozenset({SUCCESS, FAILURE})
 
 
 class LectureSession(Base):
@@ -146,6 +145,8 @@ class RenderTask(Base):
     )
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.PENDING, index=True)
+    # The delivery that holds the task ("" when none does): its writes are keyed on this id.
+    claim_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     result: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     progress: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from aiat_gateway.db.engine import make_engine
+from aiat_gateway.db.connection import make_engine
 from aiat_gateway.db.models import Base
 
 config = context.config

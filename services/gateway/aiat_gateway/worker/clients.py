@@ -1,9 +1,9 @@
-"""gRPC clients of the three engine services, as plain async calls with progress callbacks."""
+"""gRPC clients of the transcriber, analyzer and renderer, as plain async calls with progress callbacks."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -13,8 +13,8 @@ from aiat.common.v1 import transcript_pb2
 from aiat.grpc_service import GRPC_OPTIONS, check_health
 from aiat.renderer.v1 import renderer_pb2, renderer_pb2_grpc
 from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
-
-ProgressFn = Callable[[transcript_pb2.Progress], Awaitable[None]]
+from aiat_gateway.worker.errors import StepError
+from aiat_gateway.worker.progress import ProgressFn
 
 PERMANENT_CODES = frozenset(
     {
@@ -25,14 +25,6 @@ PERMANENT_CODES = frozenset(
         grpc.StatusCode.UNIMPLEMENTED,
     }
 )
-
-
-class StepError(Exception):
-    """A pipeline step failed; `permanent` says whether retrying can help."""
-
-    def __init__(self, message: str, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
 
 
 def step_error(service: str, exc: grpc.aio.AioRpcError) -> StepError:
@@ -53,7 +45,7 @@ async def _final(
             kind = event.WhichOneof("event")
             if kind == "progress":
                 if on_progress is not None:
-                    await on_progress(event.progress)
+                    await on_progress(event.progress.done, event.progress.total)
             elif kind == result_field:
                 result = getattr(event, result_field)
     except grpc.aio.AioRpcError as exc:
@@ -63,7 +55,7 @@ async def _final(
     return result
 
 
-class EngineClients:
+class ServiceClients:
     """Channels to the transcriber, analyzer and renderer (one channel each, reused)."""
 
     def __init__(self, transcriber: str, analyzer: str, renderer: str, ready_wait: float = 60.0) -> None:

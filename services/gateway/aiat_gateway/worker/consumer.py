@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from google.protobuf.message import DecodeError, Message
 from nats.aio.msg import Msg
@@ -14,25 +15,23 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from aiat_gateway.worker.clients import StepError
+from aiat_gateway.worker.errors import StepError
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Message, int], Awaitable[None]]
-GiveUp = Callable[[Message, str], Awaitable[None]]
-Touch = Callable[[Message], Awaitable[None]]
+M = TypeVar("M", bound=Message)
 
 
 @dataclass
-class ConsumerSpec:
+class ConsumerSpec(Generic[M]):
     """One job kind: its subject, durable name, message type and what to do with it."""
 
     durable: str
     subject: str
-    message_type: type[Message]
-    handle: Handler
-    give_up: GiveUp
-    touch: Touch
+    message_type: type[M]
+    handle: Callable[[M, int], Awaitable[None]]
+    give_up: Callable[[M, str], Awaitable[None]]
+    touch: Callable[[M], Awaitable[None]]
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:
@@ -40,14 +39,14 @@ def backoff(attempt: int, base: float, cap: float) -> float:
     return float(min(cap, base * 2 ** max(0, attempt - 1)))
 
 
-class JobConsumer:
+class JobConsumer(Generic[M]):
     """Pulls jobs of one kind and runs up to `concurrency` of them at a time."""
 
     def __init__(
         self,
         js: JetStreamContext,
         stream: str,
-        spec: ConsumerSpec,
+        spec: ConsumerSpec[M],
         *,
         concurrency: int,
         ack_wait: float,
@@ -140,7 +139,7 @@ class JobConsumer:
             heartbeat.cancel()
         await msg.ack()
 
-    async def _retry_or_give_up(self, msg: Msg, job: Message, attempt: int, reason: str) -> None:
+    async def _retry_or_give_up(self, msg: Msg, job: M, attempt: int, reason: str) -> None:
         if attempt >= self.max_deliver:
             await self.spec.give_up(job, f"{reason} (gave up after {attempt} attempts)")
             await msg.term()
@@ -151,7 +150,7 @@ class JobConsumer:
         )
         await msg.nak(delay=delay)
 
-    async def _heartbeat(self, msg: Msg, job: Message) -> None:
+    async def _heartbeat(self, msg: Msg, job: M) -> None:
         interval = max(self.ack_wait / 4, 0.5)
         while True:
             await asyncio.sleep(interval)

@@ -6,19 +6,16 @@ import asyncio
 import logging
 import signal
 
-from google.protobuf.message import Message
-from sqlalchemy.orm import Session
-
 from aiat.jobs.v1 import jobs_pb2
 from aiat.settings import configure_logging
 from aiat.store import MediaStore
-from aiat_gateway.db.engine import make_engine, make_session_factory
-from aiat_gateway.db.models import LectureSession, RenderTask, Status, utcnow
+from aiat_gateway import lifecycle
+from aiat_gateway.db.connection import make_engine, make_session_factory
 from aiat_gateway.drive.download import DriveDownloader
 from aiat_gateway.nats_client import RENDER_SUBJECT, SESSION_SUBJECT, NatsClient
 from aiat_gateway.settings import GatewaySettings
-from aiat_gateway.worker.clients import EngineClients
-from aiat_gateway.worker.consumer import ConsumerSpec, JobConsumer
+from aiat_gateway.worker.clients import ServiceClients
+from aiat_gateway.worker.consumer import ConsumerSpec, JobConsumer, M
 from aiat_gateway.worker.pipeline import SessionPipeline
 from aiat_gateway.worker.reconciler import Reconciler
 from aiat_gateway.worker.render import RenderRunner
@@ -32,11 +29,11 @@ class Worker:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.engine = make_engine(settings.sqlalchemy_url)
-        self.factory = make_session_factory(self.engine)
+        self.db_engine = make_engine(settings.sqlalchemy_url)
+        self.factory = make_session_factory(self.db_engine)
         self.store = MediaStore(settings.media_root)
         self.nats = NatsClient(settings.nats_url, settings.jobs_stream)
-        self.clients = EngineClients(
+        self.clients = ServiceClients(
             settings.transcriber_addr,
             settings.analyzer_addr,
             settings.renderer_addr,
@@ -51,51 +48,26 @@ class Worker:
         self.pipeline = SessionPipeline(self.db, self.store, self.clients, downloader, settings)
         self.renderer = RenderRunner(self.db, self.store, self.clients, settings)
 
-    def specs(self) -> list[ConsumerSpec]:
+    def specs(self) -> tuple[ConsumerSpec[jobs_pb2.SessionJob], ConsumerSpec[jobs_pb2.RenderJob]]:
         """The two job kinds this worker consumes."""
-        return [
-            ConsumerSpec("sessions", SESSION_SUBJECT, jobs_pb2.SessionJob, self._session, self._session_give_up,
+        return (
+            ConsumerSpec("sessions", SESSION_SUBJECT, jobs_pb2.SessionJob, self.pipeline.run, self._session_give_up,
                          self._session_touch),
-            ConsumerSpec("renders", RENDER_SUBJECT, jobs_pb2.RenderJob, self._render, self._render_give_up,
+            ConsumerSpec("renders", RENDER_SUBJECT, jobs_pb2.RenderJob, self.renderer.run, self._render_give_up,
                          self._render_touch),
-        ]  # fmt: skip
+        )  # fmt: skip
 
-    async def _session(self, job: Message, attempt: int) -> None:
-        assert isinstance(job, jobs_pb2.SessionJob)
-        await self.pipeline.run(job, attempt)
+    async def _session_give_up(self, job: jobs_pb2.SessionJob, reason: str) -> None:
+        await self.pipeline.fail(job.session_id, reason, job.job_id)
 
-    async def _session_give_up(self, job: Message, reason: str) -> None:
-        assert isinstance(job, jobs_pb2.SessionJob)
-        if self.pipeline.is_current(await self.pipeline.snapshot(job.session_id), job):
-            await self.pipeline.fail(job.session_id, reason, job.job_id)
+    async def _session_touch(self, job: jobs_pb2.SessionJob) -> None:
+        await self.db.run(lifecycle.touch_session, job.session_id, job.job_id)
 
-    async def _session_touch(self, job: Message) -> None:
-        assert isinstance(job, jobs_pb2.SessionJob)
+    async def _render_give_up(self, job: jobs_pb2.RenderJob, reason: str) -> None:
+        await self.renderer.give_up(job.task_id, reason)
 
-        def _touch(db: Session) -> None:
-            s = db.get(LectureSession, job.session_id)
-            if s is not None and s.job_id == job.job_id and s.job_status not in Status.TERMINAL:
-                s.updated_at = utcnow()
-
-        await self.db.run(_touch)
-
-    async def _render(self, job: Message, attempt: int) -> None:
-        assert isinstance(job, jobs_pb2.RenderJob)
-        await self.renderer.run(job, attempt)
-
-    async def _render_give_up(self, job: Message, reason: str) -> None:
-        assert isinstance(job, jobs_pb2.RenderJob)
-        await self.renderer.fail(job.task_id, reason)
-
-    async def _render_touch(self, job: Message) -> None:
-        assert isinstance(job, jobs_pb2.RenderJob)
-
-        def _touch(db: Session) -> None:
-            t = db.get(RenderTask, job.task_id)
-            if t is not None:
-                t.updated_at = utcnow()
-
-        await self.db.run(_touch)
+    async def _render_touch(self, job: jobs_pb2.RenderJob) -> None:
+        await self.db.run(lifecycle.touch_task, job.task_id)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; jobs in hand finish (or are redelivered elsewhere after ack_wait)."""
@@ -110,25 +82,27 @@ class Worker:
         self.db.nc = self.nats.nc
         assert self.nats.js is not None
         s = self.settings
-        consumers = [
-            JobConsumer(
-                self.nats.js, s.jobs_stream, spec,
+        js = self.nats.js
+        sessions, renders = self.specs()
+
+        def consumer(spec: ConsumerSpec[M]) -> JobConsumer[M]:
+            return JobConsumer(
+                js, s.jobs_stream, spec,
                 concurrency=s.worker_concurrency, ack_wait=s.job_ack_wait_seconds,
                 max_deliver=s.job_max_deliver, backoff_base=s.job_backoff_seconds,
                 backoff_cap=s.job_backoff_max_seconds, grace=s.worker_grace_seconds,
-            )
-            for spec in self.specs()
-        ]  # fmt: skip
+            )  # fmt: skip
+
         reconciler = Reconciler(self.factory, self.nats, s)
         log.info("worker started")
-        await asyncio.gather(*(c.run(stop) for c in consumers), reconciler.run(stop))
+        await asyncio.gather(consumer(sessions).run(stop), consumer(renders).run(stop), reconciler.run(stop))
         await self.close()
 
     async def close(self) -> None:
         """Release connections."""
         await self.clients.close()
         await self.nats.close()
-        self.engine.dispose()
+        self.db_engine.dispose()
         log.info("worker stopped")
 
 

@@ -5,32 +5,41 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from aiat_gateway import outbox
+from aiat_gateway import events, lifecycle, outbox
 from aiat_gateway.db.models import LectureSession, RenderTask, Status, TaskStatus, utcnow
+from aiat_gateway.events import Event
+from aiat_gateway.lifecycle import Transition
 from aiat_gateway.nats_client import NatsClient
-from aiat_gateway.sessions import redrive_session
 from aiat_gateway.settings import GatewaySettings
-from aiat_gateway.tasks import enqueue_render_job
 
 log = logging.getLogger(__name__)
 
 
-def sweep_stale(factory: sessionmaker[Session], settings: GatewaySettings) -> list[int]:
-    """Fail or re-drive sessions and tasks with no sign of life; returns new outbox row ids."""
+def sweep_stale(
+    factory: sessionmaker[Session],
+    settings: GatewaySettings,
+    notify: Callable[[Event], object] | None = None,
+) -> list[int]:
+    """Fail or re-drive sessions and tasks with no sign of life; returns new outbox row ids.
+
+    Each applied transition's event goes to `notify` (published by the caller once back on the loop).
+    """
     # Work in progress heartbeats, so it is stale after job_stale_seconds of silence. A job still
     # queued has no heartbeat: only after job_pending_stale_seconds is its message presumed lost.
     cutoff = utcnow() - dt.timedelta(seconds=settings.job_stale_seconds)
     queued_cutoff = utcnow() - dt.timedelta(seconds=settings.job_pending_stale_seconds)
-    rows: list[int] = []
     with factory() as db:
         stale_sessions = db.execute(
-            select(LectureSession.id, LectureSession.job_id, LectureSession.attempts).where(
+            select(
+                LectureSession.id, LectureSession.job_id, LectureSession.job_status, LectureSession.attempts
+            ).where(
                 (
-                    LectureSession.job_status.not_in([*Status.TERMINAL, Status.PENDING])
+                    LectureSession.job_status.in_(lifecycle.ACTIVE - {Status.PENDING})
                     & (LectureSession.updated_at < cutoff)
                 )
                 | (
@@ -39,42 +48,48 @@ def sweep_stale(factory: sessionmaker[Session], settings: GatewaySettings) -> li
                 )
             )
         ).all()
-        stale_tasks = db.scalars(
-            select(RenderTask.task_id).where(
+        stale_tasks = db.execute(
+            select(RenderTask.task_id, RenderTask.claim_id, RenderTask.status, RenderTask.attempts).where(
                 ((RenderTask.status == TaskStatus.STARTED) & (RenderTask.updated_at < cutoff))
                 | ((RenderTask.status == TaskStatus.PENDING) & (RenderTask.updated_at < queued_cutoff))
             )
         ).all()
-    for session_id, job_id, attempts in stale_sessions:
-        with factory() as db:
-            if attempts >= settings.job_max_deliver:
-                s = db.get(LectureSession, session_id)
-                if s is not None and s.job_id == job_id and s.job_status not in Status.TERMINAL:
-                    s.job_status, s.finished_at = Status.FAILED, utcnow()
-                    s.error_message = f"processing stopped responding after {attempts} attempts"
-                    db.commit()
-                    log.warning("session %s: %s", session_id, s.error_message)
-                continue
-            row = redrive_session(db, session_id, job_id)
-            if row is not None:
-                log.warning(
-                    "session %s: no progress for %.0fs; re-driving", session_id, settings.job_stale_seconds
-                )
-                rows.append(row)
-    for task_id in stale_tasks:
+    rows: list[int] = []
+
+    def applied(transition: Transition) -> None:
+        if transition.outbox_id is not None:
+            rows.append(transition.outbox_id)
+        if notify is not None and transition.event is not None:
+            notify(transition.event)
+
+    # Each transition re-checks, in its UPDATE, that the row is still idle and held by the job read
+    # here: any write since (a heartbeat, a step, a re-drive) makes it a no-op.
+    for session_id, job_id, status, attempts in stale_sessions:
+        idle_before = queued_cutoff if status == Status.PENDING else cutoff
         with factory.begin() as db:
-            task = db.get(RenderTask, task_id, with_for_update=True)
-            if task is None or task.status in TaskStatus.TERMINAL:
-                continue
-            if task.updated_at >= (cutoff if task.status == TaskStatus.STARTED else queued_cutoff):
-                continue
-            if task.attempts >= settings.job_max_deliver:
-                task.status, task.finished_at = TaskStatus.FAILURE, utcnow()
-                task.error = task.result = f"rendering stopped responding after {task.attempts} attempts"
-                continue
-            task.status, task.updated_at = TaskStatus.PENDING, utcnow()
-            rows.append(enqueue_render_job(db, task))
-            log.warning("render task %s: no progress; re-driving", task_id)
+            if attempts >= settings.job_max_deliver:
+                message = f"processing stopped responding after {attempts} attempts"
+                transition = lifecycle.fail(db, session_id, job_id, message, idle_before)
+                verb = f"failed: {message}"
+            else:
+                transition = lifecycle.redrive(db, session_id, job_id, idle_before)
+                verb = f"no progress for {settings.job_stale_seconds:.0f}s; re-driving"
+        if transition.applied:
+            log.warning("session %s: %s", session_id, verb)
+            applied(transition)
+    for task_id, claim_id, status, attempts in stale_tasks:
+        idle_before = queued_cutoff if status == TaskStatus.PENDING else cutoff
+        with factory.begin() as db:
+            if attempts >= settings.job_max_deliver:
+                message = f"rendering stopped responding after {attempts} attempts"
+                transition = lifecycle.fail_task(db, task_id, claim_id, message, idle_before)
+                verb = f"failed: {message}"
+            else:
+                transition = lifecycle.redrive_task(db, task_id, claim_id, idle_before)
+                verb = "no progress; re-driving"
+        if transition.applied:
+            log.warning("render task %s: %s", task_id, verb)
+            applied(transition)
     return rows
 
 
@@ -87,8 +102,11 @@ class Reconciler:
         self.settings = settings
 
     async def tick(self) -> None:
-        """One pass: sweep, then publish everything unpublished."""
-        await asyncio.to_thread(sweep_stale, self.factory, self.settings)
+        """One pass: sweep (publishing its events), then publish every unpublished job."""
+        found: list[Event] = []
+        await asyncio.to_thread(sweep_stale, self.factory, self.settings, found.append)
+        for event in found:
+            await events.publish(self.nats.nc, event)
         await asyncio.to_thread(outbox.prune, self.factory, dt.timedelta(days=1))
         if self.nats.connected:
             await outbox.flush(self.factory, self.nats.js)

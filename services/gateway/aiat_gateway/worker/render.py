@@ -7,38 +7,38 @@ import datetime as dt
 import json
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aiat import transcripts
+from aiat.aspect import Aspect
 from aiat.common.v1 import transcript_pb2
 from aiat.jobs.v1 import jobs_pb2
 from aiat.renderer.v1 import renderer_pb2
 from aiat.store import MediaStore
-from aiat_gateway.db.models import LectureSession, RenderTask, Snippet, TaskStatus, utcnow
+from aiat_gateway import lifecycle
+from aiat_gateway.db.models import LectureSession, RenderTask, Snippet, utcnow
+from aiat_gateway.lifecycle import Transition
 from aiat_gateway.naming import snippet_filename
 from aiat_gateway.settings import GatewaySettings
-from aiat_gateway.worker.clients import EngineClients, StepError
-from aiat_gateway.worker.pipeline import ProgressThrottle
+from aiat_gateway.worker.clients import ServiceClients
+from aiat_gateway.worker.errors import StepError
+from aiat_gateway.worker.progress import progress_writer
 from aiat_gateway.worker.state import WorkerDb
 
 log = logging.getLogger(__name__)
 
-ASPECTS = {
-    "landscape": renderer_pb2.ASPECT_LANDSCAPE,
-    "vertical": renderer_pb2.ASPECT_VERTICAL,
-    "square": renderer_pb2.ASPECT_SQUARE,
-}
-
 
 @dataclass
-class RenderPlan:
+class RenderInputs:
     """Everything one render needs, read in one transaction."""
 
     task_id: str
+    claim_id: str
     session_id: int
     snippet_id: int
     position: int
@@ -52,126 +52,122 @@ class RenderPlan:
     options: dict[str, Any]
 
 
+@dataclass
+class Unrenderable:
+    """A task that cannot render, and why (it fails with this message)."""
+
+    claim_id: str
+    reason: str
+
+
 class RenderRunner:
     """Drives one render job: STARTED -> renderer -> SUCCESS (storage_link set) or FAILURE."""
 
     def __init__(
-        self, db: WorkerDb, store: MediaStore, clients: EngineClients, settings: GatewaySettings
+        self, db: WorkerDb, store: MediaStore, clients: ServiceClients, settings: GatewaySettings
     ) -> None:
         self.db = db
         self.store = store
         self.clients = clients
         self.settings = settings
 
-    async def load(self, task_id: str) -> RenderPlan | str | None:
-        """The render plan, a reason to fail the task, or None when there is nothing to do."""
+    async def load(self, task_id: str) -> RenderInputs | Unrenderable | None:
+        """What the render needs, why it cannot run, or None when there is nothing to do."""
 
-        def _read(db: Session) -> RenderPlan | str | None:
+        def _read(db: Session) -> RenderInputs | Unrenderable | None:
             task = db.get(RenderTask, task_id)
-            if task is None or task.status in TaskStatus.TERMINAL:
+            if task is None or task.status in lifecycle.TASK_SETTLED:
                 return None
             snippet = db.get(Snippet, task.snippet_id) if task.snippet_id else None
             if snippet is None:
-                return "the snippet was removed by a plan update before it was rendered"
+                reason = "the snippet was removed by a plan update before it was rendered"
+                return Unrenderable(task.claim_id, reason)
             session = db.get(LectureSession, snippet.session_id)
             if session is None or not session.media_path:
-                return "the session's source video is not available"
-            return RenderPlan(
-                task_id, session.id, snippet.id, snippet.position, snippet.name, snippet.start, snippet.end,
-                session.module or "", session.name, session.media_path, session.transcript_path,
-                json.loads(task.options_json or "{}"),
+                return Unrenderable(task.claim_id, "the session's source video is not available")
+            return RenderInputs(
+                task_id, task.claim_id, session.id, snippet.id, snippet.position, snippet.name,
+                snippet.start, snippet.end, session.module or "", session.name, session.media_path,
+                session.transcript_path, json.loads(task.options_json or "{}"),
             )  # fmt: skip
 
         return await self.db.run(_read)
 
     async def run(self, job: jobs_pb2.RenderJob, attempt: int) -> None:
         """Render the task's snippet; StepError(permanent=False) asks the consumer to retry later."""
-        plan = await self.load(job.task_id)
-        if plan is None:
+        inputs = await self.load(job.task_id)
+        if inputs is None:
             return
-        if isinstance(plan, str):
-            await self.fail(job.task_id, plan)
+        if isinstance(inputs, Unrenderable):
+            await self._fail(job.task_id, inputs.claim_id, inputs.reason)
             return
-        if not await self.claim(plan.task_id, attempt):
-            log.info("task %s is being rendered by another delivery; skipping this one", plan.task_id)
+        claim_id = uuid.uuid4().hex
+        if not await self.claim(inputs.task_id, attempt, claim_id):
+            log.info("task %s is being rendered by another delivery; skipping this one", inputs.task_id)
             return
-        filename = snippet_filename(plan.position, plan.name)
+        inputs.claim_id = claim_id
+        filename = snippet_filename(inputs.position, inputs.name)
         # Rendered under a private name first; only a render whose snippet is unchanged is renamed
         # to the public name, so a stale render can never overwrite a newer snippet's file.
-        output_rel = f"{self.store.output_dir(plan.session_id)}/.{plan.task_id}.mp4"
-        throttle = ProgressThrottle()
+        output_rel = f"{self.store.output_dir(inputs.session_id)}/.{inputs.task_id}.mp4"
 
-        async def on_progress(p: transcript_pb2.Progress) -> None:
-            if p.total > 0 and throttle.due():
-                await self.db.update_task(plan.task_id, progress=round(min(p.done / p.total, 1.0), 4))
+        async def write_progress(fraction: float) -> None:
+            await self.db.run(lifecycle.task_progress, inputs.task_id, claim_id, fraction)
 
         try:
-            request = await asyncio.to_thread(self.request, plan, output_rel)
-            result = await self.clients.render(request, self.settings.render_timeout_seconds, on_progress)
+            request = await asyncio.to_thread(self.request, inputs, output_rel)
+            result = await self.clients.render(
+                request, self.settings.render_timeout_seconds, progress_writer(write_progress)
+            )
         except StepError as exc:
             if not exc.permanent:
                 # Back to PENDING so the redelivery can claim it again.
-                await self.db.update_task(plan.task_id, status=TaskStatus.PENDING)
+                await self.db.transition(lifecycle.requeue_task, inputs.task_id, claim_id)
                 raise
-            await self.fail(plan.task_id, str(exc))
+            await self._fail(inputs.task_id, claim_id, str(exc))
             return
         except BaseException:
-            await self.db.update_task(plan.task_id, status=TaskStatus.PENDING)
+            await self.db.transition(lifecycle.requeue_task, inputs.task_id, claim_id)
             self._discard(output_rel)
             raise
-        await self.succeed(plan, filename, output_rel, result)
+        await self.succeed(inputs, filename, output_rel, result)
 
-    async def claim(self, task_id: str, attempt: int) -> bool:
+    async def claim(self, task_id: str, attempt: int, claim_id: str) -> bool:
         """PENDING -> STARTED, or take over a STARTED task whose worker fell silent; False if another holds it."""
         silent = utcnow() - dt.timedelta(seconds=self.settings.job_ack_wait_seconds / 2)
-
-        def _claim(db: Session) -> bool:
-            result = db.execute(
-                update(RenderTask)
-                .where(
-                    RenderTask.task_id == task_id,
-                    (RenderTask.status == TaskStatus.PENDING)
-                    | ((RenderTask.status == TaskStatus.STARTED) & (RenderTask.updated_at < silent)),
-                )
-                .values(status=TaskStatus.STARTED, attempts=attempt, progress=0.0, updated_at=utcnow())
-            )
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-        claimed = await self.db.run(_claim)
-        if claimed:
-            await self.db.update_task(task_id, status=TaskStatus.STARTED)
-        return claimed
+        claimed = await self.db.transition(lifecycle.claim_task, task_id, claim_id, attempt, silent)
+        return claimed.applied
 
     def _discard(self, private_rel: str) -> None:
         path = self.store.resolve(private_rel)
         path.unlink(missing_ok=True)
         path.with_suffix(".srt").unlink(missing_ok=True)
 
-    def request(self, plan: RenderPlan, output_rel: str) -> renderer_pb2.RenderRequest:
-        """The RenderRequest for a plan, with the caption words of its time range."""
-        opts = plan.options
-        aspect = ASPECTS[opts.get("aspect", self.settings.render_aspect)]
+    def request(self, inputs: RenderInputs, output_rel: str) -> renderer_pb2.RenderRequest:
+        """The RenderRequest for a snippet, with the caption words of its time range."""
+        opts = inputs.options
+        aspect = Aspect(opts.get("aspect", self.settings.render_aspect))
         captions = bool(opts.get("captions", self.settings.render_captions))
         intro = bool(opts.get("intro", self.settings.render_intro))
         words: list[transcript_pb2.Word] = []
-        if captions and plan.transcript_path:
-            transcript = transcripts.loads(self.store.resolve(plan.transcript_path).read_bytes())
+        if captions and inputs.transcript_path:
+            transcript = transcripts.loads(self.store.resolve(inputs.transcript_path).read_bytes())
             words = [
                 w
                 for seg in transcript.segments
                 for w in seg.words
-                if w.end > plan.start and w.start < plan.end
+                if w.end > inputs.start and w.start < inputs.end
             ]
         return renderer_pb2.RenderRequest(
-            source_path=plan.media_path,
-            start=plan.start,
-            end=plan.end,
+            source_path=inputs.media_path,
+            start=inputs.start,
+            end=inputs.end,
             output_path=output_rel,
-            title=plan.name,
-            module=plan.module,
-            session_name=plan.session_name,
+            title=inputs.name,
+            module=inputs.module,
+            session_name=inputs.session_name,
             style=renderer_pb2.RenderStyle(
-                aspect=aspect,
+                aspect=aspect.proto,
                 intro=renderer_pb2.Intro(enabled=intro),
                 captions=renderer_pb2.Captions(enabled=captions, highlight_words=True, write_srt=captions),
             ),
@@ -179,42 +175,45 @@ class RenderRunner:
         )
 
     async def succeed(
-        self, plan: RenderPlan, filename: str, output_rel: str, result: renderer_pb2.RenderResult
+        self, inputs: RenderInputs, filename: str, output_rel: str, result: renderer_pb2.RenderResult
     ) -> None:
         """Record the file on the snippet, unless the plan changed meanwhile (then drop the file)."""
 
-        def _commit(db: Session) -> bool:
-            snippet = db.get(Snippet, plan.snippet_id)
-            task = db.get(RenderTask, plan.task_id)
-            if task is None:
-                return False
+        def _commit(db: Session) -> tuple[Transition, bool]:
+            snippet = db.get(Snippet, inputs.snippet_id)
             unchanged = (
-                snippet is not None and snippet.position == plan.position and snippet.name == plan.name
+                snippet is not None and snippet.position == inputs.position and snippet.name == inputs.name
             )
-            if snippet is None or not unchanged:
-                task.status, task.error = TaskStatus.FAILURE, "the snippet changed while it was rendering"
-            else:
-                private = self.store.resolve(output_rel)
-                public = private.with_name(filename)
+            if not unchanged:
+                message = "the snippet changed while it was rendering"
+                return lifecycle.fail_task(db, inputs.task_id, inputs.claim_id, message), False
+            private = self.store.resolve(output_rel)
+            public = private.with_name(filename)
+            done = lifecycle.succeed_task(
+                db, inputs.task_id, inputs.claim_id, inputs.snippet_id, filename, self.store.relative(public)
+            )
+            if done.applied:  # a failed rename rolls the transition back with the transaction
                 os.replace(private, public)
                 if private.with_suffix(".srt").exists():
                     os.replace(private.with_suffix(".srt"), public.with_suffix(".srt"))
-                snippet.storage_link = filename
-                task.status, task.result, task.error = TaskStatus.SUCCESS, "Processed 1 videos.", None
-                task.output_path = self.store.relative(public)
-            task.progress = 1.0
-            task.finished_at = task.updated_at = utcnow()
-            return unchanged
+            return done, done.applied
 
-        kept = await self.db.run(_commit)
+        transition, kept = await self.db.run(_commit)
+        await self.db.publish(transition)
         if not kept:
             self._discard(output_rel)
-        await self.db.update_task(plan.task_id, status=TaskStatus.SUCCESS if kept else TaskStatus.FAILURE)
-        log.info("task %s: %s (%s, %.1fs)", plan.task_id, output_rel, result.encoder, result.duration)
+        log.info("task %s: %s (%s, %.1fs)", inputs.task_id, output_rel, result.encoder, result.duration)
 
-    async def fail(self, task_id: str, message: str) -> None:
-        """Settle the task as FAILURE with its error."""
-        log.warning("render task %s failed: %s", task_id, message)
-        await self.db.update_task(
-            task_id, status=TaskStatus.FAILURE, error=message, result=message, finished_at=utcnow()
-        )
+    async def _fail(self, task_id: str, claim_id: str, message: str) -> None:
+        if (await self.db.transition(lifecycle.fail_task, task_id, claim_id, message)).applied:
+            log.warning("render task %s failed: %s", task_id, message)
+
+    async def give_up(self, task_id: str, message: str) -> None:
+        """Settle the task as FAILURE with its error, whichever delivery holds it (its retries ran out)."""
+
+        def _current_claim(db: Session) -> str | None:
+            return db.scalar(select(RenderTask.claim_id).where(RenderTask.task_id == task_id))
+
+        claim_id = await self.db.run(_current_claim)
+        if claim_id is not None:
+            await self._fail(task_id, claim_id, message)

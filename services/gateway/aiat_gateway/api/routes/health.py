@@ -22,7 +22,7 @@ def healthz() -> dict[str, str]:
 
 def _db_ok(state: AppState) -> str:
     try:
-        with state.engine.connect() as conn:
+        with state.db_engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return "ok"
     except Exception as exc:

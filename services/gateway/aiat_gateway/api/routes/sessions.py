@@ -8,12 +8,13 @@ from fastapi import APIRouter, BackgroundTasks, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from aiat import transcripts
-from aiat_gateway import outbox
 from aiat_gateway import sessions as logic
-from aiat_gateway.api.deps import MAX_ID, AppState, Db, RowId, State
+from aiat_gateway.api.background import publish_now, publish_transition
+from aiat_gateway.api.deps import MAX_ID, Db, RowId, State
 from aiat_gateway.db.models import LectureSession
-from aiat_gateway.drive.links import InvalidDriveLink, parse_drive_link
+from aiat_gateway.drive import InvalidDriveLink, parse_drive_link
 from aiat_gateway.errors import Conflict, Invalid
+from aiat_gateway.plans import PlanEntry
 from aiat_gateway.schemas import (
     JobStatusOut,
     PlanIn,
@@ -39,11 +40,6 @@ def results_out(session: LectureSession) -> SessionResultsOut:
     return SessionResultsOut(**base, snippets=[SnippetOut.model_validate(s) for s in session.snippets])
 
 
-async def publish_now(state: AppState, row_id: int) -> None:
-    """Publish a just-committed job; if NATS is down the worker's reconciler publishes it later."""
-    await outbox.flush(state.session_factory, state.nats.js if state.nats.connected else None, ids=[row_id])
-
-
 @router.post("/upload-session", response_model=SessionOut)
 def upload_session(
     body: UploadSessionRequest, db: Db, state: State, background: BackgroundTasks
@@ -62,8 +58,8 @@ def upload_session(
 @router.post("/sessions/{session_id}/retry", response_model=SessionOut)
 def retry_session(session_id: RowId, db: Db, state: State, background: BackgroundTasks) -> SessionOut:
     """Process a Failed session again (steps already done, such as the download, are kept)."""
-    session, row_id = logic.retry_session(db, session_id)
-    background.add_task(publish_now, state, row_id)
+    session, transition = logic.retry_session(db, session_id)
+    background.add_task(publish_transition, state, transition)
     return session_out(session)
 
 
@@ -102,8 +98,8 @@ def session_results(session_id: RowId, db: Db) -> SessionResultsOut:
 @router.patch("/sessions/{session_id}/plan", response_model=SessionResultsOut)
 def update_plan(session_id: RowId, body: PlanIn, db: Db, state: State) -> SessionResultsOut:
     """Replace the session's snippets with a person's plan."""
-    items = [logic.PlanItem(name=s.name, start=s.start, end=s.end, summary=s.summary) for s in body.snippets]
-    session, old_files = logic.update_plan(db, session_id, items, state.settings.max_plan_snippets)
+    entries = [PlanEntry(name=s.name, start=s.start, end=s.end, summary=s.summary) for s in body.snippets]
+    session, old_files = logic.update_plan(db, session_id, entries, state.settings.max_plan_snippets)
     out_dir = state.store.output_dir(session_id)
     for name in old_files:
         path = state.store.resolve(f"{out_dir}/{name}")

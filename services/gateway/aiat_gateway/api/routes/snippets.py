@@ -6,8 +6,8 @@ from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import FileResponse
 
 from aiat_gateway import tasks as logic
+from aiat_gateway.api.background import publish_now
 from aiat_gateway.api.deps import Db, RowId, State, TaskId
-from aiat_gateway.api.routes.sessions import publish_now
 from aiat_gateway.errors import Conflict, NotFound
 from aiat_gateway.naming import is_public_output_name
 from aiat_gateway.schemas import ProcessIn, ProcessOut, SnippetOut, TaskOut
@@ -43,7 +43,7 @@ def process_snippet(
     snippet_id: RowId, db: Db, state: State, background: BackgroundTasks, body: ProcessIn | None = None
 ) -> ProcessOut:
     """Start rendering the snippet's video; returns the task to poll."""
-    options = body.model_dump(exclude_none=True) if body else {}
+    options = body.model_dump(mode="json", exclude_none=True) if body else {}
     task, row_id = logic.start_render(db, snippet_id, options)
     if row_id is None:
         return ProcessOut(message="Snippet processing already in progress", task_id=task.task_id)

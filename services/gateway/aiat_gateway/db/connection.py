@@ -1,4 +1,4 @@
-"""Engine and session factory: SQLite in WAL mode by default, PostgreSQL by URL."""
+"""The database connection: a SQLAlchemy engine (SQLite in WAL mode, or PostgreSQL) and a session factory."""
 
 from __future__ import annotations
 
