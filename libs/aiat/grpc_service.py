@@ -34,6 +34,7 @@ class ServiceEngine(Protocol):
     def close(self) -> None:
         """Release what load() acquired; safe to call when load() never ran or failed."""
 
+
 GRPC_OPTIONS = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
