@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from aiat.common.v1 import transcript_pb2
-from aiat_analyzer.engine import build_engine, resolve_options
+from aiat_analyzer.factory import build_engine
 from aiat_analyzer.segmenter import STOPWORDS
 from aiat_analyzer.settings import ENGINES, AnalyzerSettings
 
@@ -172,10 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cost_scale is not None:
         overrides["proposer_cost_scale"] = args.cost_scale
     settings = AnalyzerSettings(**overrides)  # type: ignore[arg-type]
-    began = time.perf_counter()
     engine = build_engine(settings)
+    began = time.perf_counter()
+    engine.load()
     load_seconds = time.perf_counter() - began
-    options = resolve_options(settings, min_seconds=args.min_seconds, max_seconds=args.max_seconds)
+    options = engine.limits.resolve(min_seconds=args.min_seconds, max_seconds=args.max_seconds)
     options = dataclasses.replace(options, max_snippets=0)  # keep every segment
     rows: dict[str, list[float]] = {k: [] for k in ("pk", "wd", "none_pk", "none_wd", "even_pk", "even_wd")}
     rows |= {"tt_pk": [], "tt_wd": [], "seconds": [], "tt_seconds": [], "found": [], "gold": []}

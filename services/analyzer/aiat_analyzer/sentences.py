@@ -96,8 +96,3 @@ def split_sentences(
             )
             first = i + 1
     return sentences
-
-
-def transcript_sentences(transcript: transcript_pb2.Transcript) -> list[Sentence]:
-    """Timed sentences of a transcript."""
-    return split_sentences(flatten_words(transcript))

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 import grpc
 
 from aiat.analyzer.v1 import analyzer_pb2, analyzer_pb2_grpc
 from aiat.common.v1 import transcript_pb2
-from aiat.errors import EngineError, EngineUnavailable, InvalidInput
+from aiat.errors import EngineError
 from aiat.limits import ConcurrencyLimiter
 from aiat.streaming import Emit, abort_with, guarded_stream, run_in_thread_streaming
-from aiat_analyzer.engine import AnalyzeOptions, AnalyzerEngine, resolve_options
+from aiat_analyzer.pipeline import AnalyzeOptions, AnalyzerEngine
 from aiat_analyzer.plan import PlanItem
-from aiat_analyzer.settings import AnalyzerSettings
+
+SERVICE_NAME = analyzer_pb2.DESCRIPTOR.services_by_name["AnalyzerService"].full_name
 
 
 def count_words(transcript: transcript_pb2.Transcript) -> int:
@@ -23,7 +23,7 @@ def count_words(transcript: transcript_pb2.Transcript) -> int:
     return sum(len(s.words) if s.words else len(s.text.split()) for s in transcript.segments)
 
 
-def to_plan(items: list[PlanItem], engine: str) -> analyzer_pb2.Plan:
+def to_plan(items: Sequence[PlanItem], engine: str) -> analyzer_pb2.Plan:
     """Plan message from engine items."""
     return analyzer_pb2.Plan(
         engine=engine,
@@ -39,37 +39,29 @@ def to_plan(items: list[PlanItem], engine: str) -> analyzer_pb2.Plan:
 class AnalyzerServicer(analyzer_pb2_grpc.AnalyzerServiceServicer):
     """`aiat.analyzer.v1.AnalyzerService` over one engine, with bounded concurrency."""
 
-    def __init__(self, settings: AnalyzerSettings, limiter: ConcurrencyLimiter) -> None:
-        self.settings = settings
+    def __init__(self, engine: AnalyzerEngine, limiter: ConcurrencyLimiter) -> None:
+        self.engine = engine
         self.limiter = limiter
-        self.engine: AnalyzerEngine | None = None
 
     async def Analyze(
-        self, request: analyzer_pb2.AnalyzeRequest, context: grpc.aio.ServicerContext
+        self,
+        request: analyzer_pb2.AnalyzeRequest,
+        context: grpc.aio.ServicerContext[analyzer_pb2.AnalyzeRequest, analyzer_pb2.AnalyzeResponse],
     ) -> AsyncIterator[analyzer_pb2.AnalyzeResponse]:
         """Progress events, then exactly one Plan event."""
         try:  # cheap checks answer at once, before the request queues for a slot
-            engine, options = self._prepare(request)
+            options = self._options(request)
         except EngineError as exc:
             await abort_with(context, exc)
-        async for event in guarded_stream(
-            context, self.limiter, lambda: self._events(request, engine, options)
-        ):
+        async for event in guarded_stream(context, self.limiter, lambda: self._events(request, options)):
             yield event
 
-    def _prepare(self, request: analyzer_pb2.AnalyzeRequest) -> tuple[AnalyzerEngine, AnalyzeOptions]:
-        """The engine and the resolved options, or the EngineError that rejects the request."""
-        engine = self.engine
-        if engine is None:
-            raise EngineUnavailable("the analyzer engine is not loaded yet")
-        n_words = count_words(request.transcript)
-        if n_words == 0:
-            raise InvalidInput("the transcript is empty: no words to analyze")
-        if n_words > self.settings.max_words:
-            raise InvalidInput(f"the transcript has {n_words} words; the limit is {self.settings.max_words}")
+    def _options(self, request: analyzer_pb2.AnalyzeRequest) -> AnalyzeOptions:
+        """The request's options resolved by the engine, or the EngineError that rejects the request."""
+        limits = self.engine.limits
+        limits.check_words(count_words(request.transcript))
         opts = request.options
-        options = resolve_options(
-            self.settings,
+        return limits.resolve(
             min_seconds=opts.min_seconds,
             max_seconds=opts.max_seconds,
             max_snippets=opts.max_snippets,
@@ -78,22 +70,18 @@ class AnalyzerServicer(analyzer_pb2_grpc.AnalyzerServiceServicer):
             title=request.title,
             module=request.module,
         )
-        return engine, options
 
     async def _events(
-        self, request: analyzer_pb2.AnalyzeRequest, engine: AnalyzerEngine, options: AnalyzeOptions
+        self, request: analyzer_pb2.AnalyzeRequest, options: AnalyzeOptions
     ) -> AsyncIterator[analyzer_pb2.AnalyzeResponse]:
-        def work(emit: Emit, cancel: threading.Event) -> list[PlanItem]:
+        def work(emit: Emit[transcript_pb2.Progress], cancel: threading.Event) -> Sequence[PlanItem]:
             def progress(stage: str, done: float, total: float) -> None:
                 emit(transcript_pb2.Progress(done=done, total=total, unit="steps", stage=stage))
 
-            return engine.analyze(request.transcript, options, progress, cancel)
+            return self.engine.analyze(request.transcript, options, progress, cancel)
 
         async for event in run_in_thread_streaming(work):
-            yield self._response(event, engine.name)
-
-    @staticmethod
-    def _response(event: Any, engine: str) -> analyzer_pb2.AnalyzeResponse:
-        if isinstance(event, transcript_pb2.Progress):
-            return analyzer_pb2.AnalyzeResponse(progress=event)
-        return analyzer_pb2.AnalyzeResponse(plan=to_plan(event, engine))
+            if isinstance(event, transcript_pb2.Progress):
+                yield analyzer_pb2.AnalyzeResponse(progress=event)
+            else:
+                yield analyzer_pb2.AnalyzeResponse(plan=to_plan(event, self.engine.name))

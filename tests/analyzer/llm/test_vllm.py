@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from aiat.common.v1 import transcript_pb2
-from aiat.errors import EngineUnavailable
-from aiat_analyzer.engine import PipelineEngine, build_document, build_engine, resolve_options
+from aiat.errors import EngineUnavailable, StartupError
+from aiat_analyzer.factory import build_engine
+from aiat_analyzer.pipeline import PipelineEngine, build_document
 from aiat_analyzer.plan import PlanItem
-from aiat_analyzer.sentences import transcript_sentences
 from aiat_analyzer.settings import AnalyzerSettings
-from tests.analyzer.fake_openai import FakeOpenAI, completion, fake_openai_server
+from tests.analyzer.lectures import transcript_sentences
+from tests.fakes.fake_openai import FakeOpenAI, completion, fake_openai_server
 
 MODEL = "Qwen/Qwen2.5-7B-Instruct"
 
@@ -41,11 +42,16 @@ def settings_for(fake: FakeOpenAI, **overrides: Any) -> AnalyzerSettings:
     return AnalyzerSettings(**values)
 
 
-def run(
-    engine: PipelineEngine, settings: AnalyzerSettings, transcript: transcript_pb2.Transcript, **options: Any
-) -> list[PlanItem]:
+def loaded(settings: AnalyzerSettings) -> PipelineEngine:
+    """The engine of the settings, loaded as the server loads it (waits for the server to list the model)."""
+    engine = build_engine(settings)
+    engine.load()
+    return engine
+
+
+def run(engine: PipelineEngine, transcript: transcript_pb2.Transcript, **options: Any) -> list[PlanItem]:
     """analyze() with request options resolved as the servicer does."""
-    resolved = resolve_options(settings, **options)
+    resolved = engine.limits.resolve(**options)
     return engine.analyze(transcript, resolved, lambda *_: None, threading.Event())
 
 
@@ -68,9 +74,9 @@ def test_requests_use_json_schema_and_the_options(
 ) -> None:
     """One request per window: the served model, json_schema output, temperature 0, focus and language."""
     settings = settings_for(fake)
-    engine = build_engine(settings)
+    engine = loaded(settings)
     try:
-        items = run(engine, settings, lecture, focus="rocket orbit", language="de", title="Physik 1")
+        items = run(engine, lecture, focus="rocket orbit", language="de", title="Physik 1")
     finally:
         engine.close()
     assert_valid(items, lecture)
@@ -94,9 +100,9 @@ def test_windows_go_out_in_parallel_with_context(
 ) -> None:
     """window=1: one request per candidate, each after the first shows the previous segment as context."""
     settings = settings_for(fake, window=1)
-    engine = build_engine(settings)
+    engine = loaded(settings)
     try:
-        items = run(engine, settings, lecture)
+        items = run(engine, lecture)
     finally:
         engine.close()
     assert_valid(items, lecture)
@@ -111,9 +117,9 @@ def test_invalid_output_is_retried_with_a_correction(
     """A garbage answer is not passed on: the client asks again, quoting the problem."""
     fake.queue.append(lambda body: (200, completion("Sure! Here are the segments: segment one is about")))
     settings = settings_for(fake)
-    engine = build_engine(settings)
+    engine = loaded(settings)
     try:
-        items = run(engine, settings, lecture)
+        items = run(engine, lecture)
     finally:
         engine.close()
     assert_valid(items, lecture)
@@ -131,9 +137,9 @@ def test_two_bad_answers_fall_back_to_extractive_labels(
     fake.queue.append(lambda body: (200, completion('{"segments": [{"id": 1, "na', finish_reason="length")))
     fake.queue.append(lambda body: (200, completion(json.dumps({"segments": [{"id": 1, "title": ""}]}))))
     settings = settings_for(fake)
-    engine = build_engine(settings)
+    engine = loaded(settings)
     try:
-        items = run(engine, settings, lecture)
+        items = run(engine, lecture)
     finally:
         engine.close()
     assert_valid(items, lecture)
@@ -175,10 +181,10 @@ def test_merge_and_drop_follow_the_model(fake: FakeOpenAI, lecture: transcript_p
 
     fake.queue.append(answer)
     settings = settings_for(fake, max_seconds=200, merge=True)
-    engine = build_engine(settings)
+    engine = loaded(settings)
     try:
-        items = run(engine, settings, lecture, min_seconds=20, max_seconds=200)
-        options = resolve_options(settings, min_seconds=20, max_seconds=200)
+        items = run(engine, lecture, min_seconds=20, max_seconds=200)
+        options = engine.limits.resolve(min_seconds=20, max_seconds=200)
         candidates = engine.proposer.propose(build_document(lecture), options)
     finally:
         engine.close()
@@ -193,10 +199,10 @@ def test_server_errors_are_unavailable(fake: FakeOpenAI, lecture: transcript_pb2
     """Repeated 5xx answers end the request with EngineUnavailable (the worker retries later)."""
     fake.default = lambda body: (503, {"error": {"message": "overloaded"}})
     settings = settings_for(fake)
-    engine = build_engine(settings)
+    engine = loaded(settings)
     try:
         with pytest.raises(EngineUnavailable, match="503"):
-            run(engine, settings, lecture)
+            run(engine, lecture)
     finally:
         engine.close()
     assert len(fake.requests) == 3  # one call and two transport retries
@@ -204,12 +210,22 @@ def test_server_errors_are_unavailable(fake: FakeOpenAI, lecture: transcript_pb2
 
 def test_start_up_checks_the_served_model(fake: FakeOpenAI) -> None:
     """A server that does not serve the configured model is a clear start-up error."""
-    with pytest.raises(EngineUnavailable, match="AIAT_ANALYZER_VLLM_MODEL"):
-        build_engine(settings_for(fake, vllm_model="other/model"))
+    engine = build_engine(settings_for(fake, vllm_model="other/model"))
+    try:
+        with pytest.raises(EngineUnavailable, match="AIAT_ANALYZER_VLLM_MODEL") as err:
+            engine.load()
+    finally:
+        engine.close()
+    assert isinstance(err.value, StartupError)
 
 
 def test_start_up_times_out_without_a_server() -> None:
     """No server at the URL: EngineUnavailable after the start-up timeout."""
     settings = AnalyzerSettings(engine="vllm", vllm_url="http://127.0.0.1:9/v1", vllm_startup_timeout=0.5)
-    with pytest.raises(EngineUnavailable, match="not ready"):
-        build_engine(settings)
+    engine = build_engine(settings)  # cheap: nothing is contacted before load()
+    try:
+        with pytest.raises(EngineUnavailable, match="not ready") as err:
+            engine.load()
+    finally:
+        engine.close()
+    assert isinstance(err.value, StartupError)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -12,12 +13,15 @@ import pytest
 
 from aiat.analyzer.v1 import analyzer_pb2, analyzer_pb2_grpc
 from aiat.common.v1 import transcript_pb2
-from aiat_analyzer.engine import PipelineEngine, build_engine, resolve_options
-from aiat_analyzer.llama_engine import LlamaBackend
-from aiat_analyzer.llm import LlmRefiner
-from aiat_analyzer.sentences import transcript_sentences
-from aiat_analyzer.server import build_app
+from aiat.errors import EngineUnavailable
+from aiat_analyzer.factory import build_engine
+from aiat_analyzer.llm.llama import LlamaBackend
+from aiat_analyzer.llm.refiner import LlmRefiner
+from aiat_analyzer.pipeline import PipelineEngine
+from aiat_analyzer.server import create_app
 from aiat_analyzer.settings import AnalyzerSettings
+from tests.analyzer.lectures import transcript_sentences
+from tests.fixtures.grpc_app import serving
 
 SETTINGS: dict[str, Any] = {"engine": "llama", "min_seconds": 20, "max_seconds": 90, "port": 0}
 
@@ -26,19 +30,16 @@ SETTINGS: dict[str, Any] = {"engine": "llama", "min_seconds": 20, "max_seconds":
 def llama() -> Iterator[PipelineEngine]:
     """The llama engine, loaded once for this module (joins and verifies the model on first use)."""
     engine = build_engine(AnalyzerSettings(**SETTINGS))
+    engine.load()
     yield engine
     engine.close()
 
 
 @pytest.fixture
 async def target(llama: PipelineEngine) -> AsyncIterator[str]:
-    """A real in-process gRPC analyzer on port 0 serving the llama engine."""
-    app, servicer = build_app(AnalyzerSettings(**SETTINGS))
-    port = await app.start()
-    servicer.engine = llama
-    await app.set_serving(True)
-    yield f"127.0.0.1:{port}"
-    await app.stop(0)
+    """A real in-process gRPC analyzer on port 0 serving the llama engine (loaded and closed by `llama`)."""
+    async with serving(create_app(AnalyzerSettings(**SETTINGS), llama)) as port:
+        yield f"127.0.0.1:{port}"
 
 
 def backend_of(engine: PipelineEngine) -> LlamaBackend:
@@ -116,8 +117,7 @@ def test_malformed_output_is_retried_then_used(
     llama: PipelineEngine, lecture: transcript_pb2.Transcript
 ) -> None:
     """Garbage from the model is not passed on: the refiner asks again and uses the valid answer."""
-    settings = AnalyzerSettings(**SETTINGS)
-    options = resolve_options(settings)
+    options = llama.limits.resolve()
     with Injected(backend_of(llama), ['Sure! ```json\n{"segments": [{"id": 1, "name": ']) as injected:
         items = llama.analyze(lecture, options, lambda *_: None, threading.Event())
     assert len(injected.calls) == 2
@@ -133,9 +133,19 @@ def test_two_malformed_answers_fall_back_to_extractive(
     llama: PipelineEngine, lecture: transcript_pb2.Transcript
 ) -> None:
     """After the retry also fails, the window gets the extractive labels: still a valid plan."""
-    options = resolve_options(AnalyzerSettings(**SETTINGS))
+    options = llama.limits.resolve()
     with Injected(backend_of(llama), ["no json here", '{"segments": "nope"}']) as injected:
         items = llama.analyze(lecture, options, lambda *_: None, threading.Event())
     assert len(injected.calls) == 2
     assert_invariants(items, lecture)
     assert not any(it.reason.startswith("model score") for it in items)  # the extractive labels
+
+
+def test_a_backend_answers_unavailable_until_loaded_and_after_close() -> None:
+    """No model is read when the backend is built; a completion before load() is UNAVAILABLE, not a crash."""
+    backend = LlamaBackend(model_path=Path("/nonexistent/model.gguf"))
+    with pytest.raises(EngineUnavailable, match="not loaded"):
+        backend.complete([], {}, 64, threading.Event())
+    backend.close()  # safe when load() never ran
+    with pytest.raises(EngineUnavailable, match="not loaded"):
+        backend.complete([], {}, 64, threading.Event())

@@ -6,12 +6,8 @@ import json
 
 import pytest
 
-from aiat_analyzer.engine import Candidate
-from aiat_analyzer.llm import assemble, chat_body
-from aiat_analyzer.plan import PlanParseError
-from aiat_analyzer.prompts import (
+from aiat_analyzer.llm.prompts import (
     Excerpt,
-    Label,
     Window,
     language_name,
     make_excerpt,
@@ -19,6 +15,7 @@ from aiat_analyzer.prompts import (
     parse_labels,
     response_schema,
 )
+from aiat_analyzer.plan import PlanParseError
 
 
 def entry(i: int, **extra: object) -> dict[str, object]:
@@ -60,18 +57,6 @@ def test_schema_fixes_the_count_and_the_fields() -> None:
     assert seg["items"]["properties"]["name"]["maxLength"] <= 80
 
 
-def test_backend_formats_differ_only_in_response_format() -> None:
-    """llama.cpp gets json_object + schema, vLLM gets json_schema (NOTES: each rejects the other's)."""
-    schema = response_schema(1, merge=False)
-    llama = chat_body([], schema, 100, 0.0, "json_object")
-    vllm = chat_body([], schema, 100, 0.0, "json_schema")
-    assert llama["response_format"] == {"type": "json_object", "schema": schema}
-    assert vllm["response_format"]["json_schema"]["schema"] == schema
-    assert {k: v for k, v in llama.items() if k != "response_format"} == {
-        k: v for k, v in vllm.items() if k != "response_format"
-    }
-
-
 def test_prompt_carries_focus_language_and_excerpts() -> None:
     """The focus and the answer language are in the instructions; each candidate's excerpt in the request."""
     sentences = [f"Sentence {i} about the pendulum and its period." for i in range(6)]
@@ -85,26 +70,6 @@ def test_prompt_carries_focus_language_and_excerpts() -> None:
     assert "same_topic" not in messages(Window([ex]), "", "", merge=False)[0]["content"]
     assert language_name("") == "English" and language_name("pt-BR") == "Portuguese"
     assert language_name("xx") == "xx"
-
-
-def test_assemble_merges_adjacent_candidates_within_max_and_never_drops_all() -> None:
-    """Merges join neighbours (not across a dropped one, not beyond max); dropping everything keeps all."""
-    cands = [Candidate(i, i, i * 100.0, (i + 1) * 100.0) for i in range(4)]
-    lab = [
-        Label("A", "", 0.5, ""),
-        Label("B", "", 0.9, "", same_topic=True),
-        Label("C", "", 0.5, "", keep=False),
-        Label("D", "", 0.5, "", same_topic=True),
-    ]
-    items = assemble(cands, lab, max_seconds=250, merge=True)
-    assert [(it.name, it.start, it.end, it.score) for it in items] == [
-        ("A", 0, 200, 0.9),
-        ("D", 300, 400, 0.5),
-    ]
-    assert len(assemble(cands, lab, max_seconds=150, merge=True)) == 3  # A+B would exceed max
-    assert len(assemble(cands, lab, max_seconds=250, merge=False)) == 3
-    dropped = [Label(x, "", 0.5, "", keep=False) for x in "ABCD"]
-    assert [it.name for it in assemble(cands, dropped, 250, True)] == list("ABCD")
 
 
 def test_excerpt_of_a_short_candidate_keeps_every_sentence() -> None:

@@ -1,48 +1,46 @@
-"""The analyzer through a real in-process gRPC server on port 0, with the real lexical engine.
+"""The analyzer servicer through a real in-process gRPC server on port 0, with the real lexical engine.
 
-The LLM engines through the same service: test_llm_llama.py.
+The LLM engines through the same service: llm/test_llama.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from aiat.analyzer.v1 import analyzer_pb2, analyzer_pb2_grpc
 from aiat.common.v1 import transcript_pb2
-from aiat_analyzer.engine import AnalyzeOptions, build_engine
+from aiat_analyzer.factory import build_engine, request_limits
+from aiat_analyzer.pipeline import AnalyzeOptions, AnalyzerEngine
 from aiat_analyzer.plan import PlanItem
-from aiat_analyzer.sentences import transcript_sentences
-from aiat_analyzer.server import SERVICE_NAME, build_app
+from aiat_analyzer.server import create_app
+from aiat_analyzer.servicer import count_words, to_plan
 from aiat_analyzer.settings import AnalyzerSettings
+from tests.analyzer.lectures import transcript_sentences
+from tests.fixtures.grpc_app import serving
 
-Server = Callable[..., Any]
+Server = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Server]:
     """Start servers on port 0 with the given settings overrides and engine; stop them afterwards."""
-    apps = []
+    async with contextlib.AsyncExitStack() as stack:
 
-    async def start(engine: Any = None, **overrides: Any) -> tuple[str, Any]:
-        settings = AnalyzerSettings(**{"engine": "lexical", "port": 0, **overrides})
-        app, servicer = build_app(settings)
-        port = await app.start()
-        servicer.engine = engine if engine is not None else build_engine(settings)
-        await app.set_serving(True)
-        apps.append(app)
-        return f"127.0.0.1:{port}", app
+        async def start(engine: AnalyzerEngine | None = None, **overrides: Any) -> str:
+            settings = AnalyzerSettings(**{"engine": "lexical", "port": 0, **overrides})
+            engine = engine if engine is not None else build_engine(settings)
+            port = await stack.enter_async_context(serving(create_app(settings, engine), engine))
+            return f"127.0.0.1:{port}"
 
-    yield start
-    for app in apps:
-        await app.stop(0)
+        yield start
 
 
 async def analyze(
@@ -64,7 +62,7 @@ async def analyze(
 
 async def test_plan_keeps_the_invariants(serve: Server, lecture: transcript_pb2.Transcript) -> None:
     """Sentence-end boundaries, length range, no overlap, inside the media, max_snippets; progress first."""
-    target, _ = await serve()
+    target = await serve()
     options = analyzer_pb2.AnalyzeOptions(min_seconds=20, max_seconds=90)
     progress, plans = await analyze(target, analyzer_pb2.AnalyzeRequest(transcript=lecture, options=options))
     assert progress and len(plans) == 1
@@ -91,22 +89,6 @@ async def test_plan_keeps_the_invariants(serve: Server, lecture: transcript_pb2.
     assert len(plans[0].snippets) == 1 and "rocket" in plans[0].snippets[0].name.lower()
 
 
-async def test_health_is_not_serving_until_the_engine_is_ready() -> None:
-    """The health service reports NOT_SERVING between bind and engine load."""
-    app, _ = build_app(AnalyzerSettings(port=0))
-    port = await app.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
-            resp = await stub.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME))
-            assert resp.status == health_pb2.HealthCheckResponse.NOT_SERVING
-            await app.set_serving(True)
-            resp = await stub.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME))
-            assert resp.status == health_pb2.HealthCheckResponse.SERVING
-    finally:
-        await app.stop(0)
-
-
 @pytest.mark.parametrize(
     ("transcript", "overrides"),
     [
@@ -119,7 +101,7 @@ async def test_bad_transcripts_are_invalid_argument(
     serve: Server, lecture: transcript_pb2.Transcript, transcript: Any, overrides: dict[str, Any]
 ) -> None:
     """Empty transcripts and ones over the word limit end with INVALID_ARGUMENT."""
-    target, _ = await serve(**overrides)
+    target = await serve(**overrides)
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await analyze(target, analyzer_pb2.AnalyzeRequest(transcript=transcript or lecture))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -129,7 +111,7 @@ async def test_impossible_length_range_is_invalid_argument(
     serve: Server, lecture: transcript_pb2.Transcript
 ) -> None:
     """min_seconds at or above max_seconds is rejected."""
-    target, _ = await serve()
+    target = await serve()
     options = analyzer_pb2.AnalyzeOptions(min_seconds=100, max_seconds=50)
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await analyze(target, analyzer_pb2.AnalyzeRequest(transcript=lecture, options=options))
@@ -142,6 +124,7 @@ class BlockingEngine:
     name = "blocking"
 
     def __init__(self) -> None:
+        self.limits = request_limits(AnalyzerSettings())
         self.release = threading.Event()
         self.started = threading.Event()
 
@@ -154,6 +137,9 @@ class BlockingEngine:
             pass
         return []
 
+    def load(self) -> None:
+        """Nothing to open."""
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -161,7 +147,7 @@ class BlockingEngine:
 async def test_overload_is_resource_exhausted(serve: Server, lecture: transcript_pb2.Transcript) -> None:
     """With one slot and no queue, a second concurrent call gets RESOURCE_EXHAUSTED."""
     engine = BlockingEngine()
-    target, _ = await serve(engine=engine, max_concurrency=1, max_queue=0)
+    target = await serve(engine=engine, max_concurrency=1, max_queue=0)
     first = asyncio.create_task(analyze(target, analyzer_pb2.AnalyzeRequest(transcript=lecture)))
     await asyncio.to_thread(engine.started.wait, 10)
     with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -174,3 +160,34 @@ async def test_overload_is_resource_exhausted(serve: Server, lecture: transcript
     engine.release.set()
     _, plans = await first
     assert len(plans) == 1
+
+
+def test_words_are_counted_with_or_without_timings(lecture: transcript_pb2.Transcript) -> None:
+    """Timed words where a segment has them, the text's words where it has none."""
+    untimed = transcript_pb2.Segment(start=0, end=4, text=" four words right here ")
+    assert count_words(transcript_pb2.Transcript(segments=[untimed])) == 4
+    n = sum(len(s.words) for s in lecture.segments)
+    assert count_words(lecture) == n
+    lecture.segments.append(untimed)
+    assert count_words(lecture) == n + 4
+
+
+def test_plan_message_carries_every_item_field() -> None:
+    """to_plan copies each item into a PlannedSnippet, in order, with the engine name."""
+    items = [PlanItem(0.0, 30.0, "A", "first", 0.25, "why a"), PlanItem(30.0, 75.5, "B", "", 1.0, "")]
+    plan = to_plan(items, "lexical")
+    assert plan.engine == "lexical"
+    assert [(s.name, s.summary, s.start, s.end, s.score, s.reason) for s in plan.snippets] == [
+        ("A", "first", 0.0, 30.0, 0.25, "why a"),
+        ("B", "", 30.0, 75.5, 1.0, ""),
+    ]
+
+
+async def test_options_left_at_zero_take_the_configured_defaults(
+    serve: Server, lecture: transcript_pb2.Transcript
+) -> None:
+    """The servicer resolves request options against the engine's limits: here a 20-40 s default range."""
+    target = await serve(min_seconds=20, max_seconds=40)
+    _, plans = await analyze(target, analyzer_pb2.AnalyzeRequest(transcript=lecture))
+    assert plans[0].snippets
+    assert all(20 <= s.end - s.start <= 40 for s in plans[0].snippets)

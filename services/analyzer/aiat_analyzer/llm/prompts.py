@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiat_analyzer import naming
+from aiat_analyzer.llm.chat import Messages
+from aiat_analyzer.naming import Label
 from aiat_analyzer.plan import PlanParseError, coerce_item, extract_json, raw_items
 from aiat_analyzer.segmenter import content_terms
 
@@ -50,18 +52,6 @@ class Excerpt:
     end: float
     keywords: Sequence[str]
     sentences: Sequence[str]  # opening, a central one, closing (fewer for short candidates)
-
-
-@dataclass(frozen=True)
-class Label:
-    """The model's verdict on one candidate."""
-
-    name: str
-    summary: str
-    score: float
-    reason: str
-    same_topic: bool = False
-    keep: bool = True
 
 
 @dataclass(frozen=True)
@@ -214,7 +204,7 @@ def user_prompt(window: Window, title: str = "", module: str = "") -> str:
 
 def messages(
     window: Window, language: str, focus: str, merge: bool, title: str = "", module: str = ""
-) -> list[dict[str, str]]:
+) -> Messages:
     """Chat messages for one window."""
     return [
         {"role": "system", "content": system_prompt(language, focus, merge)},

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from aiat.errors import Cancelled, EngineUnavailable
-from aiat_analyzer.llm import LlmOutputError, chat_body
+from aiat_analyzer.llm.chat import BackendNotReady, LlmOutputError, Messages, chat_body
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +29,15 @@ class VllmBackend:
         temperature: float = 0.0,
         parallel: int = 8,
         transport_retries: int = 2,
+        startup_timeout: float = 600.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.temperature = temperature
         self.parallel = parallel
         self.transport_retries = transport_retries
+        self.startup_timeout = startup_timeout
+        # No connection is made until the first request: building the client does no I/O.
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(
             base_url=self.base_url,
@@ -43,8 +46,12 @@ class VllmBackend:
             limits=httpx.Limits(max_connections=max(parallel, 1)),
         )
 
+    def load(self) -> None:
+        """Wait until the server lists the model (it loads for minutes); BackendNotReady if it never does."""
+        self.wait_ready(self.startup_timeout)
+
     def wait_ready(self, timeout: float) -> None:
-        """Block until the server lists the model (it loads for minutes); EngineUnavailable on timeout."""
+        """Block until the server lists the model; BackendNotReady on timeout or when it serves another."""
         deadline = time.monotonic() + timeout
         problem = ""
         while True:
@@ -55,7 +62,7 @@ class VllmBackend:
                     if self.model in served:
                         log.info("vLLM at %s serves %s", self.base_url, self.model)
                         return
-                    raise EngineUnavailable(
+                    raise BackendNotReady(
                         f"the vLLM server at {self.base_url} serves {served}, not {self.model!r} "
                         "(set AIAT_ANALYZER_VLLM_MODEL to the served model name)"
                     )
@@ -63,12 +70,10 @@ class VllmBackend:
             except (httpx.HTTPError, ValueError) as exc:
                 problem = str(exc) or type(exc).__name__
             if time.monotonic() >= deadline:
-                raise EngineUnavailable(f"the vLLM server at {self.base_url} is not ready: {problem}")
+                raise BackendNotReady(f"the vLLM server at {self.base_url} is not ready: {problem}")
             time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
 
-    def request_body(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int
-    ) -> dict[str, Any]:
+    def request_body(self, messages: Messages, schema: dict[str, Any], max_tokens: int) -> dict[str, Any]:
         """The POST /chat/completions body."""
         return {
             "model": self.model,
@@ -76,7 +81,7 @@ class VllmBackend:
         }
 
     def complete(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int, cancel: threading.Event
+        self, messages: Messages, schema: dict[str, Any], max_tokens: int, cancel: threading.Event
     ) -> str:
         """One completion; transport failures retried, then EngineUnavailable; bad answers LlmOutputError."""
         body = self.request_body(messages, schema, max_tokens)

@@ -1,0 +1,67 @@
+"""The engine named by the settings, wired from its parts without I/O (its model opens in `load()`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aiat_analyzer.lexical import ExtractiveRefiner, LexicalProposer
+from aiat_analyzer.llm.chat import ChatBackend
+from aiat_analyzer.llm.llama import LlamaBackend
+from aiat_analyzer.llm.refiner import LlmRefiner
+from aiat_analyzer.llm.vllm import VllmBackend
+from aiat_analyzer.pipeline import PipelineEngine, PlanRefiner, RequestLimits
+from aiat_analyzer.segmenter import SegmenterParams
+from aiat_analyzer.settings import AnalyzerSettings
+
+
+def request_limits(settings: AnalyzerSettings) -> RequestLimits:
+    """The configured defaults and caps for request options."""
+    return RequestLimits(
+        min_seconds=settings.min_seconds,
+        max_seconds=settings.max_seconds,
+        max_snippets=settings.max_snippets,
+        max_words=settings.max_words,
+    )
+
+
+def chat_backend(settings: AnalyzerSettings) -> ChatBackend:
+    """The LLM backend of the llama or vllm engine (not opened yet)."""
+    if settings.engine == "llama":
+        return LlamaBackend(
+            settings.model_path,
+            settings.model_sha256,
+            n_ctx=settings.n_ctx,
+            n_threads=settings.n_threads,
+            temperature=settings.temperature,
+        )
+    if settings.engine == "vllm":
+        return VllmBackend(
+            settings.vllm_url,
+            settings.vllm_model,
+            api_key=settings.vllm_api_key,
+            timeout=settings.vllm_timeout,
+            temperature=settings.temperature,
+            parallel=settings.vllm_parallel,
+            startup_timeout=settings.vllm_startup_timeout,
+        )
+    raise ValueError(f"unknown LLM engine {settings.engine!r}")
+
+
+def build_engine(settings: AnalyzerSettings, params: SegmenterParams | None = None) -> PipelineEngine:
+    """The engine named by the settings: lexical, llama (bundled GGUF model, CPU) or vllm (sidecar, GPU)."""
+    if params is None and settings.proposer_cost_scale != 1.0:
+        base = SegmenterParams()
+        params = replace(base, segment_cost=base.segment_cost * settings.proposer_cost_scale)
+    refiner: PlanRefiner = ExtractiveRefiner()
+    if settings.engine != "lexical":
+        refiner = LlmRefiner(
+            chat_backend(settings),
+            fallback=refiner,
+            window=settings.window,
+            max_tokens=settings.max_tokens,
+            retries=settings.retries,
+            merge=settings.merge,
+        )
+    return PipelineEngine(
+        LexicalProposer(params), refiner, name=settings.engine, limits=request_limits(settings)
+    )

@@ -1,0 +1,69 @@
+"""build_engine: the parts each engine is wired from, with no I/O before load()."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from aiat_analyzer.factory import build_engine, request_limits
+from aiat_analyzer.lexical import ExtractiveRefiner, LexicalProposer
+from aiat_analyzer.llm.llama import LlamaBackend
+from aiat_analyzer.llm.refiner import LlmRefiner
+from aiat_analyzer.llm.vllm import VllmBackend
+from aiat_analyzer.segmenter import SegmenterParams
+from aiat_analyzer.settings import AnalyzerSettings
+
+
+def test_lexical_engine_is_the_proposer_and_the_extractive_refiner() -> None:
+    """No model: the cohesion proposer and the extractive labels, named lexical."""
+    engine = build_engine(AnalyzerSettings(engine="lexical"))
+    assert engine.name == "lexical"
+    assert isinstance(engine.proposer, LexicalProposer) and isinstance(engine.refiner, ExtractiveRefiner)
+
+
+def test_llm_engines_are_built_without_touching_the_model_or_the_server(tmp_path: Path) -> None:
+    """A missing model file and an unreachable vLLM server do not matter until load()."""
+    began = time.perf_counter()
+    llama = build_engine(AnalyzerSettings(engine="llama", model_path=tmp_path / "absent.gguf", window=3))
+    vllm = build_engine(
+        AnalyzerSettings(
+            engine="vllm", vllm_url="http://127.0.0.1:9/v1", vllm_parallel=4, vllm_startup_timeout=60
+        )
+    )
+    assert time.perf_counter() - began < 1.0
+    assert not (tmp_path / "absent.gguf").exists()
+    for engine, backend_type in ((llama, LlamaBackend), (vllm, VllmBackend)):
+        refiner = engine.refiner
+        assert isinstance(refiner, LlmRefiner) and isinstance(refiner.backend, backend_type)
+        assert isinstance(refiner.fallback, ExtractiveRefiner)
+        engine.close()
+    assert (llama.name, vllm.name) == ("llama", "vllm")
+    assert isinstance(llama.refiner, LlmRefiner) and llama.refiner.window == 3
+    assert isinstance(vllm.refiner, LlmRefiner) and vllm.refiner.backend.parallel == 4
+
+
+def test_cost_scale_and_explicit_params_reach_the_proposer() -> None:
+    """proposer_cost_scale multiplies the per-segment cost; explicit params win over the settings."""
+    scaled = build_engine(AnalyzerSettings(engine="lexical", proposer_cost_scale=0.5))
+    assert isinstance(scaled.proposer, LexicalProposer)
+    assert scaled.proposer.params.segment_cost == pytest.approx(SegmenterParams().segment_cost / 2)
+    own = SegmenterParams(segment_cost=1.0)
+    explicit = build_engine(AnalyzerSettings(engine="lexical", proposer_cost_scale=0.5), own)
+    assert isinstance(explicit.proposer, LexicalProposer) and explicit.proposer.params is own
+
+
+def test_request_limits_come_from_the_settings() -> None:
+    """The engine carries the configured defaults and caps the servicer resolves requests against."""
+    settings = AnalyzerSettings(
+        engine="lexical", min_seconds=30, max_seconds=300, max_snippets=7, max_words=500
+    )
+    limits = request_limits(settings)
+    assert (limits.min_seconds, limits.max_seconds, limits.max_snippets, limits.max_words) == (
+        30,
+        300,
+        7,
+        500,
+    )
+    assert build_engine(settings).limits == limits
