@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Sequence
-from dataclasses import replace
-
 import pytest
 
 from aiat_analyzer.plan import (
@@ -40,17 +36,6 @@ def parse_plan(text: str) -> tuple[list[PlanItem], list[str]]:
         if problem is not None:
             problems.append(problem)
     return items, problems
-
-
-def fill_gaps(items: Sequence[PlanItem], limits: PlanLimits) -> list[PlanItem]:
-    """Extend each end to the sentence end before the next start, within max (no engine uses this today)."""
-    out = list(items)
-    for i in range(len(out) - 1):
-        k = bisect.bisect_right(limits.sentence_ends, out[i + 1].start + 1e-9)
-        target = limits.sentence_ends[k - 1] if k > 0 else None
-        if target is not None and out[i].end < target <= out[i].start + limits.max_seconds:
-            out[i] = replace(out[i], end=target)
-    return out
 
 
 def test_markdown_fences_and_prose_are_stripped() -> None:
@@ -116,9 +101,3 @@ def test_overlap_too_big_to_split_keeps_the_better_item() -> None:
     """When neither item can give way and stay long enough, the higher score wins."""
     items = [PlanItem(0.0, 39.5, "low", score=0.2), PlanItem(10.0, 39.5, "high", score=0.9)]
     assert [it.name for it in repair(items, LIMITS).items] == ["high"]
-
-
-def test_fill_gaps_extends_ends_to_the_next_start() -> None:
-    """Model plans with gaps get each end moved up to the sentence before the next start."""
-    items = [PlanItem(0.0, 19.5, "a"), PlanItem(60.0, 89.5, "b")]
-    assert [it.end for it in fill_gaps(items, LIMITS)] == [59.5, 89.5]
