@@ -38,7 +38,6 @@ class RenderInputs:
     """Everything one render needs, read in one transaction."""
 
     task_id: str
-    claim_id: str
     session_id: int
     snippet_id: int
     position: int
@@ -86,7 +85,7 @@ class RenderRunner:
             if session is None or not session.media_path:
                 return Unrenderable(task.claim_id, "the session's source video is not available")
             return RenderInputs(
-                task_id, task.claim_id, session.id, snippet.id, snippet.position, snippet.name,
+                task_id, session.id, snippet.id, snippet.position, snippet.name,
                 snippet.start, snippet.end, session.module or "", session.name, session.media_path,
                 session.transcript_path, json.loads(task.options_json or "{}"),
             )  # fmt: skip
@@ -105,7 +104,6 @@ class RenderRunner:
         if not await self.claim(inputs.task_id, attempt, claim_id):
             log.info("task %s is being rendered by another delivery; skipping this one", inputs.task_id)
             return
-        inputs.claim_id = claim_id
         filename = snippet_filename(inputs.position, inputs.name)
         # Rendered under a private name first; only a render whose snippet is unchanged is renamed
         # to the public name, so a stale render can never overwrite a newer snippet's file.
@@ -130,7 +128,7 @@ class RenderRunner:
             await self.db.transition(lifecycle.requeue_task, inputs.task_id, claim_id)
             self._discard(output_rel)
             raise
-        await self.succeed(inputs, filename, output_rel, result)
+        await self.succeed(inputs, claim_id, filename, output_rel, result)
 
     async def claim(self, task_id: str, attempt: int, claim_id: str) -> bool:
         """PENDING -> STARTED, or take over a STARTED task whose worker fell silent; False if another holds it."""
@@ -175,7 +173,12 @@ class RenderRunner:
         )
 
     async def succeed(
-        self, inputs: RenderInputs, filename: str, output_rel: str, result: renderer_pb2.RenderResult
+        self,
+        inputs: RenderInputs,
+        claim_id: str,
+        filename: str,
+        output_rel: str,
+        result: renderer_pb2.RenderResult,
     ) -> None:
         """Record the file on the snippet, unless the plan changed meanwhile (then drop the file)."""
 
@@ -186,11 +189,11 @@ class RenderRunner:
             )
             if not unchanged:
                 message = "the snippet changed while it was rendering"
-                return lifecycle.fail_task(db, inputs.task_id, inputs.claim_id, message), False
+                return lifecycle.fail_task(db, inputs.task_id, claim_id, message), False
             private = self.store.resolve(output_rel)
             public = private.with_name(filename)
             done = lifecycle.succeed_task(
-                db, inputs.task_id, inputs.claim_id, inputs.snippet_id, filename, self.store.relative(public)
+                db, inputs.task_id, claim_id, inputs.snippet_id, filename, self.store.relative(public)
             )
             if done.applied:  # a failed rename rolls the transition back with the transaction
                 os.replace(private, public)
