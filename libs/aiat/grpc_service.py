@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Protocol, TypeVar
 
 import grpc
@@ -39,6 +39,17 @@ GRPC_OPTIONS = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
 ]
+_MAX_CHANNEL_ARG_MS = 2**31 - 1  # gRPC core reads these channel args as C ints
+
+
+def connection_age_options(age_seconds: float, grace_seconds: float) -> list[tuple[str, int]]:
+    """Server channel args that recycle a connection after `age_seconds`; none when the age is 0."""
+    if age_seconds <= 0:
+        return []
+    return [
+        ("grpc.max_connection_age_ms", min(_MAX_CHANNEL_ARG_MS, max(1, round(age_seconds * 1000)))),
+        ("grpc.max_connection_age_grace_ms", min(_MAX_CHANNEL_ARG_MS, round(grace_seconds * 1000))),
+    ]
 
 
 class GrpcApp:
@@ -50,9 +61,10 @@ class GrpcApp:
         register: Callable[[grpc.aio.Server], None],
         host: str = "127.0.0.1",
         port: int = 0,
+        options: Sequence[tuple[str, int]] = (),
     ) -> None:
         self.service_name = service_name
-        self.server = grpc.aio.server(options=GRPC_OPTIONS)
+        self.server = grpc.aio.server(options=[*GRPC_OPTIONS, *options])
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         register(self.server)
@@ -86,8 +98,11 @@ class GrpcApp:
 
     @classmethod
     def for_settings(cls, settings: GrpcServiceSettings, service_name: str, register: Register) -> GrpcApp:
-        """The app bound to the service's configured host and port."""
-        return cls(service_name, register, host=settings.host, port=settings.port)
+        """The app bound to the service's configured host and port, recycling connections as configured."""
+        options = connection_age_options(
+            settings.max_connection_age_seconds, settings.max_connection_age_grace_seconds
+        )
+        return cls(service_name, register, host=settings.host, port=settings.port, options=options)
 
 
 async def run_service(

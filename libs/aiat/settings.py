@@ -41,12 +41,29 @@ class GrpcServiceSettings(AiatSettings):
     max_concurrency: int = 1
     max_queue: int = 16
     grace_seconds: float = 30.0
+    # After this long (gRPC adds ±10 % jitter) the server sends GOAWAY on a connection, so clients
+    # reconnect and re-resolve `dns:///` targets: new replicas get calls, departed ones are dropped.
+    # GOAWAY only stops new calls on that connection; 0 = never.
+    max_connection_age_seconds: float = Field(300.0, validation_alias="AIAT_GRPC_MAX_CONNECTION_AGE_SECONDS")
+    # How long calls already running on an aged connection may go on before gRPC cuts it. A render or
+    # a transcription streams for up to its client deadline (AIAT_TRANSCRIBE_TIMEOUT_SECONDS, 4 h), so
+    # the default is that deadline: rebalancing never cancels work; SIGTERM drains by grace_seconds.
+    max_connection_age_grace_seconds: float = Field(
+        4 * 3600.0, validation_alias="AIAT_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS"
+    )
 
     @field_validator("max_concurrency")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("max_connection_age_seconds", "max_connection_age_grace_seconds")
+    @classmethod
+    def _age_not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must not be negative")
         return value
 
 
