@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from faster_whisper.audio import decode_audio
 
 from aiat.errors import Cancelled, InvalidInput, MediaNotFound
 from aiat.store import MediaStore
-from aiat_transcriber.audio import SAMPLE_RATE, iter_audio_chunks, resolve_media
+from aiat_transcriber.audio import SAMPLE_RATE, iter_audio_chunks, resolve_media, windows
 
 
 def test_chunks_cover_the_audio_exactly(data_dir: Path) -> None:
@@ -34,6 +35,24 @@ def test_chunks_are_cut_in_a_pause(data_dir: Path) -> None:
     for chunk in chunks[1:]:
         around_cut = chunk.samples[: SAMPLE_RATE // 20]
         assert float(np.abs(around_cut).max()) < 0.05, "a chunk boundary fell inside speech"
+
+
+def test_whisper_windows_cover_the_audio_and_end_in_pauses(data_dir: Path) -> None:
+    samples = decode_audio(str(data_dir / "media" / "lectures" / "waves.wav"))
+    ranges = windows(samples, 30)
+    assert len(ranges) >= 3
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(samples)
+    assert all(end == nxt for (_s, end), (nxt, _e) in itertools.pairwise(ranges))
+    assert all(0 < end - start <= 30 * SAMPLE_RATE for start, end in ranges)
+    loudness = float(np.sqrt(np.mean(np.square(samples))))
+    for _start, end in ranges[:-1]:
+        around = samples[end - SAMPLE_RATE // 20 : end + SAMPLE_RATE // 20]
+        assert float(np.sqrt(np.mean(np.square(around)))) < loudness / 4
+
+
+def test_short_audio_is_one_window() -> None:
+    assert windows(np.zeros(SAMPLE_RATE, dtype=np.float32), 30) == [(0, SAMPLE_RATE)]
+    assert windows(np.zeros(0, dtype=np.float32), 30) == []
 
 
 def test_decoding_stops_when_cancelled(data_dir: Path) -> None:

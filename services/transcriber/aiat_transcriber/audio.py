@@ -79,6 +79,20 @@ def iter_audio_chunks(
 _EMPTY = np.zeros(0, dtype=np.int16)
 
 
+def windows(samples: np.ndarray, max_seconds: float) -> list[tuple[int, int]]:
+    """(start, end) sample ranges of at most `max_seconds` covering `samples`, each cut at a quiet moment."""
+    limit = int(max_seconds * SAMPLE_RATE)
+    ranges = []
+    start = 0
+    while len(samples) - start > limit:
+        end = start + _quiet_cut(samples[start : start + limit], limit)
+        ranges.append((start, end))
+        start = end
+    if start < len(samples):
+        ranges.append((start, len(samples)))
+    return ranges
+
+
 def _decoded_pieces(path: Path, cancel: threading.Event | None) -> Iterator[np.ndarray]:
     """16 kHz mono int16 sample arrays of the first audio track, in order."""
     resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)

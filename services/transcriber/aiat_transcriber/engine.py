@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
 from aiat.common.v1 import transcript_pb2
-from aiat.errors import Cancelled, EngineUnavailable, InvalidInput
+from aiat.errors import Cancelled, EngineUnavailable, InvalidInput, StartupError
 from aiat.store import MediaStore
-from aiat_transcriber.audio import AudioChunk, iter_audio_chunks, resolve_media
+from aiat_transcriber.audio import SAMPLE_RATE, AudioChunk, iter_audio_chunks, resolve_media, windows
 from aiat_transcriber.models import resolve_device, resolve_model
 from aiat_transcriber.settings import TranscriberSettings
 from aiat_transcriber.timeline import Timeline
@@ -30,6 +31,9 @@ GPU_DEFAULT_BATCH = 16
 # Text of the previous chunk handed to the next one as its prompt, like Whisper's own
 # condition_on_previous_text between 30 s windows.
 _PROMPT_TAIL_CHARS = 400
+# BatchedInferencePipeline decodes each clip as one Whisper window and drops audio past 30 s of it.
+_WHISPER_WINDOW_SECONDS = 30.0
+_WARMUP_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,11 @@ class WhisperConfig:
 class FasterWhisperEngine:
     """faster-whisper (CTranslate2) on CPU or GPU, optionally batched, over bounded audio chunks."""
 
-    def __init__(self, config: WhisperConfig) -> None:
+    def __init__(self, config: WhisperConfig, model_type: Callable[..., WhisperModel] = WhisperModel) -> None:
         self.config = config
+        self._model_type = model_type
         self._store: MediaStore | None = None
-        self._model: Any = None
-        self._pipeline: Any = None
+        self._model: WhisperModel | None = None
         self._batch_size = 1
         self._name = "faster-whisper (not loaded)"
 
@@ -107,7 +111,7 @@ class FasterWhisperEngine:
         return self._name
 
     def load(self) -> None:
-        """Open the media store and load the model from local disk; ModelNotFound when it is not there."""
+        """Open the store, load the model from local disk and warm it up; StartupError when it cannot work."""
         cfg = self.config
         self._store = MediaStore(cfg.media_root)
         device = resolve_device(cfg.device)
@@ -121,25 +125,36 @@ class FasterWhisperEngine:
             "loading faster-whisper %s from %s (%s %s, batch %d, %d CPU threads)",
             label, model_path, device, compute_type, batch_size, cpu_threads,
         )  # fmt: skip
-        model = WhisperModel(
-            model_path,
-            device=device,
-            device_index=cfg.device_index,
-            compute_type=compute_type,
-            cpu_threads=cpu_threads,
-            num_workers=cfg.max_concurrency,
-            local_files_only=True,
-        )
-        self._pipeline = BatchedInferencePipeline(model) if batch_size > 1 else None
-        self._batch_size = batch_size
-        self._model = model
         batched = f" batch {batch_size}" if batch_size > 1 else ""
-        self._name = f"faster-whisper {label} {compute_type} {device}{batched}"
+        name = f"faster-whisper {label} {compute_type} {device}{batched}"
+        try:
+            model = self._model_type(
+                model_path,
+                device=device,
+                device_index=cfg.device_index,
+                compute_type=compute_type,
+                cpu_threads=cpu_threads,
+                num_workers=cfg.max_concurrency,
+                local_files_only=True,
+            )
+            self._model, self._batch_size = model, batch_size
+            self._warm_up()
+        except Exception as exc:
+            self.close()
+            raise StartupError(f"{name} cannot transcribe: {exc.__class__.__name__}: {exc}") from exc
+        self._name = name
         log.info("loaded %s", self._name)
+
+    def _warm_up(self) -> None:
+        """Transcribe a second of silence, the way jobs run: CTranslate2 loads cuBLAS only on first use."""
+        silence = np.zeros(int(_WARMUP_SECONDS * SAMPLE_RATE), dtype=np.float32)
+        options = TranscribeOptions(beam_size=1, vad_filter=False)  # VAD would skip the silence entirely
+        segments, _info = self._run(AudioChunk(0.0, silence), options, self.config.language or None, None)
+        for _segment in segments:  # decoding is lazy
+            pass
 
     def close(self) -> None:
         """Drop the model so its memory can be freed."""
-        self._pipeline = None
         self._model = None
         gc.collect()
 
@@ -185,16 +200,27 @@ class FasterWhisperEngine:
     def _run(
         self, chunk: AudioChunk, options: TranscribeOptions, language: str | None, prompt: str | None
     ) -> tuple[Iterable[Any], Any]:
+        if self._model is None:
+            raise EngineUnavailable("the speech model is not loaded yet")
+        vad_filter = self.config.vad_filter if options.vad_filter is None else options.vad_filter
         kwargs: dict[str, Any] = {
             "language": language,
             "beam_size": options.beam_size or self.config.beam_size,
-            "vad_filter": self.config.vad_filter if options.vad_filter is None else options.vad_filter,
+            "vad_filter": vad_filter,
             "word_timestamps": options.word_timestamps,
             "initial_prompt": prompt,
         }
-        if self._pipeline is not None:
-            return self._pipeline.transcribe(chunk.samples, batch_size=self._batch_size, **kwargs)  # type: ignore[no-any-return]
-        return self._model.transcribe(chunk.samples, **kwargs)  # type: ignore[no-any-return]
+        if self._batch_size == 1:
+            return self._model.transcribe(chunk.samples, **kwargs)  # type: ignore[no-any-return]
+        if not vad_filter:
+            # Without VAD the pipeline has no clips and refuses audio of 30 s or more: give it windows.
+            kwargs["clip_timestamps"] = [
+                {"start": start / SAMPLE_RATE, "end": end / SAMPLE_RATE}
+                for start, end in windows(chunk.samples, _WHISPER_WINDOW_SECONDS)
+            ]
+        # A pipeline per call: it keeps the last word's end between batches (instance state).
+        pipeline = BatchedInferencePipeline(self._model)
+        return pipeline.transcribe(chunk.samples, batch_size=self._batch_size, **kwargs)  # type: ignore[no-any-return]
 
 
 def _until_cancelled(segments: Iterable[Any], cancel: threading.Event) -> Iterable[Any]:
