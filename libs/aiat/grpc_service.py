@@ -108,7 +108,7 @@ class GrpcApp:
 async def run_service(
     app: GrpcApp,
     *,
-    load_engine: Callable[[], Awaitable[None]],
+    load_engine: Callable[[], Coroutine[Any, Any, None]],
     close_engine: Callable[[], Awaitable[None]],
     grace_seconds: float,
     metrics_port: int | None = None,
@@ -124,22 +124,22 @@ async def run_service(
     port = await app.start()
     log.info("%s listening on port %d (NOT_SERVING until the engine is loaded)", app.service_name, port)
 
-    async def _load() -> None:
-        await load_engine()
-
-    load = asyncio.create_task(_load())
+    load = asyncio.create_task(load_engine())
     stopped = asyncio.create_task(stop.wait())
-    await asyncio.wait({load, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    if load.done():
-        load.result()  # a failed load is a start-up error: raise it
-        await app.set_serving(True)
-        log.info("%s SERVING", app.service_name)
-        await stopped
-    else:
-        load.cancel()
-    log.info("shutting down: draining in-flight calls for up to %.0fs", grace_seconds)
-    await app.stop(grace_seconds)
-    await close_engine()
+    try:
+        await asyncio.wait({load, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if load.done():
+            load.result()  # a failed load is a start-up error: raise it (after the cleanup below)
+            await app.set_serving(True)
+            log.info("%s SERVING", app.service_name)
+            await stopped
+        else:
+            load.cancel()
+    finally:
+        stopped.cancel()
+        log.info("shutting down: draining in-flight calls for up to %.0fs", grace_seconds)
+        await app.stop(grace_seconds)
+        await close_engine()
     log.info("%s stopped", app.service_name)
 
 
