@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +26,24 @@ PERMANENT_CODES = frozenset(
         grpc.StatusCode.UNIMPLEMENTED,
     }
 )
+
+
+def channel_options(lb_policy: str = "round_robin") -> list[tuple[str, str | int]]:
+    """Client channel args: message limits and `lb_policy` over every address the target resolves to.
+
+    With `dns:///<headless service>:<port>` the DNS resolver yields one address per ready pod and
+    round_robin keeps a connection to each, so calls spread over the replicas; the servers' GOAWAY
+    after max_connection_age makes the channel re-resolve and pick up new ones. A service config
+    published in DNS (TXT records) is ignored: the policy is ours, not the network's. Reconnect
+    backoff is capped at 5 s (gRPC's default grows to 120 s) so a restarted replica is used again soon.
+    """
+    service_config: dict[str, list[dict[str, dict[str, str]]]] = {"loadBalancingConfig": [{lb_policy: {}}]}
+    return [
+        *GRPC_OPTIONS,
+        ("grpc.service_config", json.dumps(service_config)),
+        ("grpc.service_config_disable_resolution", 1),
+        ("grpc.max_reconnect_backoff_ms", 5000),
+    ]
 
 
 def step_error(service: str, exc: grpc.aio.AioRpcError) -> StepError:
@@ -56,18 +75,29 @@ async def _final(
 
 
 class ServiceClients:
-    """Channels to the transcriber, analyzer and renderer (one channel each, reused)."""
+    """Channels to the transcriber, analyzer and renderer (one load-balanced channel each, reused).
 
-    def __init__(self, transcriber: str, analyzer: str, renderer: str, ready_wait: float = 60.0) -> None:
+    Targets are `host:port` or `dns:///host:port` (or any gRPC target such as `ipv4:a:p,b:q`).
+    """
+
+    def __init__(
+        self,
+        transcriber: str,
+        analyzer: str,
+        renderer: str,
+        ready_wait: float = 60.0,
+        lb_policy: str = "round_robin",
+    ) -> None:
         self._addrs = {"transcriber": transcriber, "analyzer": analyzer, "renderer": renderer}
         self.ready_wait = ready_wait
-        self._channels = [
-            grpc.aio.insecure_channel(addr, options=GRPC_OPTIONS)
-            for addr in (transcriber, analyzer, renderer)
-        ]
-        self.transcriber = transcriber_pb2_grpc.TranscriberServiceStub(self._channels[0])
-        self.analyzer = analyzer_pb2_grpc.AnalyzerServiceStub(self._channels[1])
-        self.renderer = renderer_pb2_grpc.RendererServiceStub(self._channels[2])
+        options = channel_options(lb_policy)
+        self._channels = {
+            name: grpc.aio.insecure_channel(addr, options=options)
+            for name, addr in (("transcriber", transcriber), ("analyzer", analyzer), ("renderer", renderer))
+        }
+        self.transcriber = transcriber_pb2_grpc.TranscriberServiceStub(self._channels["transcriber"])
+        self.analyzer = analyzer_pb2_grpc.AnalyzerServiceStub(self._channels["analyzer"])
+        self.renderer = renderer_pb2_grpc.RendererServiceStub(self._channels["renderer"])
 
     async def transcribe(
         self,
@@ -103,6 +133,8 @@ class ServiceClients:
         """Wait (bounded) for the service's health to be SERVING, e.g. while its model loads."""
         deadline = asyncio.get_running_loop().time() + self.ready_wait
         while True:
+            # A short-lived channel of its own: health checks on the round-robin channel would take
+            # every other pick, so with two replicas all the real calls would land on one of them.
             status = await check_health(self._addrs[service], timeout=2.0)
             if status == "SERVING":
                 return
@@ -112,5 +144,5 @@ class ServiceClients:
 
     async def close(self) -> None:
         """Close the channels."""
-        for channel in self._channels:
+        for channel in self._channels.values():
             await channel.close(grace=None)
