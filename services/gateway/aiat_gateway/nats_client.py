@@ -22,10 +22,11 @@ EVENTS_PREFIX = "aiat.events"
 class NatsClient:
     """Connects (retrying in the background when NATS is down) and ensures the jobs stream."""
 
-    def __init__(self, url: str, stream: str, duplicate_window: float = 600.0) -> None:
+    def __init__(self, url: str, stream: str, duplicate_window: float = 600.0, replicas: int = 1) -> None:
         self.url = url
         self.stream = stream
         self.duplicate_window = duplicate_window
+        self.replicas = replicas
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
         self._task: asyncio.Task[None] | None = None
@@ -57,7 +58,7 @@ class NatsClient:
                     connect_timeout=2,
                 )
                 js = nc.jetstream()
-                await ensure_stream(js, self.stream, self.duplicate_window)
+                await ensure_stream(js, self.stream, self.duplicate_window, self.replicas)
                 self.nc, self.js = nc, js
                 self.ready.set()
                 log.info("connected to NATS at %s", self.url)
@@ -81,8 +82,13 @@ class NatsClient:
                 await self.nc.drain()
 
 
-async def ensure_stream(js: JetStreamContext, name: str, duplicate_window: float) -> None:
-    """Create the work-queue jobs stream if missing (idempotent across processes)."""
+async def ensure_stream(js: JetStreamContext, name: str, duplicate_window: float, replicas: int = 1) -> None:
+    """Create the work-queue jobs stream, or bring an existing one to this config (idempotent).
+
+    `replicas` is the stream's copies across a JetStream cluster (3 in production: survives one
+    server down); the worker's durable consumers inherit it. An existing stream with another replica
+    count or limit is updated in place; a count the cluster cannot place fails here, loudly.
+    """
     config = StreamConfig(
         name=name,
         subjects=["aiat.jobs.>"],
@@ -90,6 +96,7 @@ async def ensure_stream(js: JetStreamContext, name: str, duplicate_window: float
         storage=StorageType.FILE,
         duplicate_window=duplicate_window,
         max_age=7 * 24 * 3600.0,
+        num_replicas=replicas,
     )
     try:
         await js.add_stream(config)

@@ -28,6 +28,7 @@ class GatewaySettings(AiatSettings):
     drive_timeout_seconds: float = 60.0
 
     jobs_stream: str = "AIAT_JOBS"
+    jobs_stream_replicas: int = 1
     job_ack_wait_seconds: float = 60.0
     job_max_deliver: int = 5
     job_backoff_seconds: float = 5.0
@@ -54,6 +55,13 @@ class GatewaySettings(AiatSettings):
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("jobs_stream_replicas")
+    @classmethod
+    def _stream_replicas(cls, value: int) -> int:
+        if not 1 <= value <= 5:
+            raise ValueError("JetStream streams have 1 to 5 replicas")
         return value
 
     @model_validator(mode="after")

@@ -29,7 +29,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         db_engine=db_engine,
         session_factory=make_session_factory(db_engine),
         store=MediaStore(settings.media_root),
-        nats=NatsClient(settings.nats_url, settings.jobs_stream),
+        nats=NatsClient(settings.nats_url, settings.jobs_stream, replicas=settings.jobs_stream_replicas),
     )
 
     @asynccontextmanager

@@ -32,7 +32,9 @@ class Worker:
         self.db_engine = make_engine(settings.sqlalchemy_url)
         self.factory = make_session_factory(self.db_engine)
         self.store = MediaStore(settings.media_root)
-        self.nats = NatsClient(settings.nats_url, settings.jobs_stream)
+        self.nats = NatsClient(
+            settings.nats_url, settings.jobs_stream, replicas=settings.jobs_stream_replicas
+        )
         self.clients = ServiceClients(
             settings.transcriber_addr,
             settings.analyzer_addr,
