@@ -38,6 +38,8 @@ class GatewaySettings(AiatSettings):
     reconcile_interval_seconds: float = 10.0
     worker_concurrency: int = 2
     worker_grace_seconds: float = 60.0
+    worker_health_host: str = "127.0.0.1"
+    worker_health_port: int | None = None
 
     transcribe_timeout_seconds: float = 4 * 3600.0
     analyze_timeout_seconds: float = 3600.0
@@ -62,6 +64,13 @@ class GatewaySettings(AiatSettings):
     def _stream_replicas(cls, value: int) -> int:
         if not 1 <= value <= 5:
             raise ValueError("JetStream streams have 1 to 5 replicas")
+        return value
+
+    @field_validator("worker_health_port")
+    @classmethod
+    def _port(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= 65535:
+            raise ValueError("must be a TCP port (0-65535)")
         return value
 
     @model_validator(mode="after")

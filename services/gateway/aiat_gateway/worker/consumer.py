@@ -65,6 +65,7 @@ class JobConsumer(Generic[M]):
         self.backoff_cap = backoff_cap
         self.grace = grace
         self._running: set[asyncio.Task[None]] = set()
+        self.subscribed = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch and dispatch until `stop` is set, then wait for the jobs in hand."""
@@ -81,6 +82,7 @@ class JobConsumer(Generic[M]):
         sub = await self.js.pull_subscribe(
             self.spec.subject, durable=self.spec.durable, stream=self.stream, config=config
         )
+        self.subscribed = True
         log.info("consuming %s as %s", self.spec.subject, self.spec.durable)
         while not stop.is_set():
             free = self.concurrency - len(self._running)
@@ -108,6 +110,7 @@ class JobConsumer(Generic[M]):
             for task in unfinished:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
+        self.subscribed = False
         with contextlib.suppress(Exception):
             await sub.unsubscribe()
 

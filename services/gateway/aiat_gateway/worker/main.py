@@ -6,6 +6,8 @@ import asyncio
 import logging
 import signal
 
+from sqlalchemy import text
+
 from aiat.jobs.v1 import jobs_pb2
 from aiat.settings import configure_logging
 from aiat.store import MediaStore
@@ -16,6 +18,7 @@ from aiat_gateway.nats_client import RENDER_SUBJECT, SESSION_SUBJECT, NatsClient
 from aiat_gateway.settings import GatewaySettings
 from aiat_gateway.worker.clients import ServiceClients
 from aiat_gateway.worker.consumer import ConsumerSpec, JobConsumer, M
+from aiat_gateway.worker.health import HealthServer
 from aiat_gateway.worker.pipeline import SessionPipeline
 from aiat_gateway.worker.reconciler import Reconciler
 from aiat_gateway.worker.render import RenderRunner
@@ -49,6 +52,11 @@ class Worker:
         )
         self.pipeline = SessionPipeline(self.db, self.store, self.clients, downloader, settings)
         self.renderer = RenderRunner(self.db, self.store, self.clients, settings)
+        self.consumers: list[JobConsumer[jobs_pb2.SessionJob] | JobConsumer[jobs_pb2.RenderJob]] = []
+        self.health: HealthServer | None = None
+        if settings.worker_health_port is not None:
+            checks = {"nats": self._nats_up, "consumers": self._consumers_up, "database": self._database_up}
+            self.health = HealthServer(checks, settings.worker_health_host, settings.worker_health_port)
 
     def specs(self) -> tuple[ConsumerSpec[jobs_pb2.SessionJob], ConsumerSpec[jobs_pb2.RenderJob]]:
         """The two job kinds this worker consumes."""
@@ -71,8 +79,23 @@ class Worker:
     async def _render_touch(self, job: jobs_pb2.RenderJob) -> None:
         await self.db.run(lifecycle.touch_task, job.task_id)
 
+    async def _nats_up(self) -> bool:
+        return self.nats.connected
+
+    async def _consumers_up(self) -> bool:
+        return len(self.consumers) == len(self.specs()) and all(c.subscribed for c in self.consumers)
+
+    async def _database_up(self) -> bool:
+        def ping() -> bool:
+            with self.db_engine.connect() as conn:
+                return conn.execute(text("SELECT 1")).scalar() == 1
+
+        return await asyncio.to_thread(ping)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; jobs in hand finish (or are redelivered elsewhere after ack_wait)."""
+        if self.health is not None:
+            await self.health.start()
         await self.nats.connect()
         stopped = asyncio.create_task(stop.wait())
         ready = asyncio.create_task(self.nats.ready.wait())
@@ -96,12 +119,16 @@ class Worker:
             )  # fmt: skip
 
         reconciler = Reconciler(self.factory, self.nats, s)
+        session_consumer, render_consumer = consumer(sessions), consumer(renders)
+        self.consumers = [session_consumer, render_consumer]
         log.info("worker started")
-        await asyncio.gather(consumer(sessions).run(stop), consumer(renders).run(stop), reconciler.run(stop))
+        await asyncio.gather(session_consumer.run(stop), render_consumer.run(stop), reconciler.run(stop))
         await self.close()
 
     async def close(self) -> None:
         """Release connections."""
+        if self.health is not None:
+            await self.health.close()
         await self.clients.close()
         await self.nats.close()
         self.db_engine.dispose()
