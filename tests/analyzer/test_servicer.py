@@ -122,6 +122,7 @@ class BlockingEngine:
     """Transport-only fake: holds its slot until released, to fill the queue."""
 
     name = "blocking"
+    loaded = True
 
     def __init__(self) -> None:
         self.limits = request_limits(AnalyzerSettings())
@@ -191,3 +192,18 @@ async def test_options_left_at_zero_take_the_configured_defaults(
     _, plans = await analyze(target, analyzer_pb2.AnalyzeRequest(transcript=lecture))
     assert plans[0].snippets
     assert all(20 <= s.end - s.start <= 40 for s in plans[0].snippets)
+
+
+async def test_calls_before_the_engine_loaded_are_unavailable_at_once(
+    lecture: transcript_pb2.Transcript,
+) -> None:
+    """A replica reached before load() finished answers UNAVAILABLE without taking a slot, then works."""
+    settings = AnalyzerSettings(engine="lexical", port=0)
+    engine = build_engine(settings)
+    async with serving(create_app(settings, engine)) as port:
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await analyze(f"127.0.0.1:{port}", analyzer_pb2.AnalyzeRequest(transcript=lecture))
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+        engine.load()
+        _, plans = await analyze(f"127.0.0.1:{port}", analyzer_pb2.AnalyzeRequest(transcript=lecture))
+        assert len(plans) == 1

@@ -159,6 +159,11 @@ class AnalyzerEngine(Protocol):
     name: str
     limits: RequestLimits
 
+    @property
+    def loaded(self) -> bool:
+        """Whether load() has finished (calls before that are answered UNAVAILABLE)."""
+        ...
+
     def analyze(
         self,
         transcript: transcript_pb2.Transcript,
@@ -192,10 +197,12 @@ class PipelineEngine:
         self.refiner = refiner
         self.name = name
         self.limits = limits
+        self.loaded = False
 
     def load(self) -> None:
         """Open the refiner's model, if any (blocking: the server runs it in a thread)."""
         self.refiner.load()
+        self.loaded = True
 
     def analyze(
         self,
@@ -227,4 +234,5 @@ class PipelineEngine:
 
     def close(self) -> None:
         """Release the refiner's model, if any."""
+        self.loaded = False
         self.refiner.close()

@@ -9,7 +9,7 @@ import grpc
 
 from aiat.analyzer.v1 import analyzer_pb2, analyzer_pb2_grpc
 from aiat.common.v1 import transcript_pb2
-from aiat.errors import EngineError
+from aiat.errors import EngineError, EngineUnavailable
 from aiat.limits import ConcurrencyLimiter
 from aiat.streaming import Emit, abort_with, guarded_stream, run_in_thread_streaming
 from aiat_analyzer.pipeline import AnalyzeOptions, AnalyzerEngine
@@ -58,6 +58,8 @@ class AnalyzerServicer(analyzer_pb2_grpc.AnalyzerServiceServicer):
 
     def _options(self, request: analyzer_pb2.AnalyzeRequest) -> AnalyzeOptions:
         """The request's options resolved by the engine, or the EngineError that rejects the request."""
+        if not self.engine.loaded:  # e.g. a client that resolves replicas before they report SERVING
+            raise EngineUnavailable("the analyzer is still loading its model; retry shortly")
         limits = self.engine.limits
         limits.check_words(count_words(request.transcript))
         opts = request.options

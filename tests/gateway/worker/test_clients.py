@@ -31,6 +31,11 @@ class CountingEngine:
         self.limits = inner.limits
         self.calls = 0
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the real engine is loaded."""
+        return self.inner.loaded
+
     def analyze(
         self,
         transcript: transcript_pb2.Transcript,
