@@ -109,3 +109,18 @@ async def test_missing_default_font_is_a_startup_error(tmp_path: Path) -> None:
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 2, err.decode()
     assert "cannot start: default font" in err.decode()
+
+
+async def test_missing_ffmpeg_is_a_startup_error(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "AIAT_DATA_DIR": str(tmp_path),
+        "AIAT_RENDERER_PORT": str(free_port()),
+        "AIAT_FFMPEG": str(tmp_path / "no-ffmpeg"),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "aiat_renderer.server", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2, err.decode()
+    assert "cannot start: ffmpeg is not usable" in err.decode()

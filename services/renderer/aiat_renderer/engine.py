@@ -83,8 +83,11 @@ class FfmpegEngine:
     def load(self) -> None:
         """Open the media store, find ffmpeg, read its colour names and pick the encoder."""
         self._store = MediaStore(self.settings.media_root)
-        self.ffmpeg = ffmpeg_exe()
-        self.colors = ffmpeg_colors(self.ffmpeg)
+        try:
+            self.ffmpeg = ffmpeg_exe()
+            self.colors = ffmpeg_colors(self.ffmpeg)
+        except (OSError, RuntimeError) as exc:  # no binary, not executable, or imageio-ffmpeg has none
+            raise StartupError(f"ffmpeg is not usable: {exc}") from exc
         default_font = Path(self.settings.font)
         if not default_font.is_file():
             raise StartupError(f"default font {default_font} is missing")
