@@ -75,6 +75,7 @@ class SessionCase:
     allowed: frozenset[Status]
     target: Status | None
     enqueues: bool = False
+    publishes: bool = True  # False: nothing a client sees changes, so no event
 
 
 UNSETTLED = frozenset({Status.PENDING, Status.DOWNLOADING, Status.TRANSCRIBING, Status.ANALYZING})
@@ -100,7 +101,9 @@ SESSION_CASES = {
         Status.FINISHED,
     ),
     "fail": SessionCase(lambda db, sid, job: lifecycle.fail(db, sid, job, "boom"), UNSETTLED, Status.FAILED),
-    "redrive": SessionCase(lambda db, sid, job: lifecycle.redrive(db, sid, job), UNSETTLED, None, True),
+    "redrive": SessionCase(
+        lambda db, sid, job: lifecycle.redrive(db, sid, job), UNSETTLED, None, True, publishes=False
+    ),
     "retry": SessionCase(
         lambda db, sid, job: lifecycle.retry(db, sid, job), frozenset({Status.FAILED}), Status.PENDING, True
     ),
@@ -127,14 +130,17 @@ def test_every_session_transition_from_every_status(factory: sessionmaker[Sessio
         target = case.target or status
         assert transition.applied, (name, status)
         assert after.job_status == target and after.updated_at > before.updated_at
-        assert transition.event is not None
-        assert transition.event.subject == f"aiat.events.session.{session_id}"
-        assert transition.event.message == jobs_pb2.SessionEvent(
-            session_id=session_id,
-            job_status=target,
-            progress=after.progress or 0.0,
-            error=after.error_message or "",
-        )
+        if not case.publishes:
+            assert transition.event is None, (name, status)
+        else:
+            assert transition.event is not None
+            assert transition.event.subject == f"aiat.events.session.{session_id}"
+            assert transition.event.message == jobs_pb2.SessionEvent(
+                session_id=session_id,
+                job_status=target,
+                progress=after.progress or 0.0,
+                error=after.error_message or "",
+            )
         if case.enqueues:
             assert after.job_id != JOB  # a fresh job, published through the outbox
             assert outbox_ids(factory) - rows_before == {transition.outbox_id}
@@ -300,6 +306,7 @@ class TaskCase:
     allowed: frozenset[TaskStatus]
     target: TaskStatus
     enqueues: bool = False
+    silent_from: frozenset[TaskStatus] = frozenset()  # statuses it leaves unchanged, so with no event
 
 
 def _succeed(db: Session, task: RenderTask, claim: str) -> Transition:
@@ -333,6 +340,7 @@ TASK_CASES = {
         TASK_UNSETTLED,
         TaskStatus.PENDING,
         True,
+        frozenset({TaskStatus.PENDING}),
     ),
 }
 
@@ -357,16 +365,19 @@ def test_every_task_transition_from_every_status(factory: sessionmaker[Session],
             continue
         assert transition.applied, (name, status)
         assert after.status == case.target and after.updated_at > before.updated_at
-        assert transition.event is not None
-        assert transition.event.subject == f"aiat.events.task.{task_id}"
-        assert transition.event.message == jobs_pb2.TaskEvent(
-            task_id=task_id,
-            snippet_id=after.snippet_id or 0,
-            status=case.target,
-            progress=after.progress or 0.0,
-            result=after.result or "",
-            error=after.error or "",
-        )
+        if status in case.silent_from:
+            assert transition.event is None, (name, status)
+        else:
+            assert transition.event is not None
+            assert transition.event.subject == f"aiat.events.task.{task_id}"
+            assert transition.event.message == jobs_pb2.TaskEvent(
+                task_id=task_id,
+                snippet_id=after.snippet_id or 0,
+                status=case.target,
+                progress=after.progress or 0.0,
+                result=after.result or "",
+                error=after.error or "",
+            )
         if case.enqueues:
             assert outbox_ids(factory) - rows_before == {transition.outbox_id}
         else:
@@ -432,3 +443,17 @@ def test_idle_before_refuses_a_row_written_since(factory: sessionmaker[Session])
         assert lifecycle.redrive_task(db, task_id, CLAIM, idle_before=cutoff) == Transition(False)
     assert read_session(factory, sid).job_status == Status.TRANSCRIBING
     assert read_task(factory, task_id).status == TaskStatus.STARTED
+
+
+def test_failures_can_keep_the_progress_and_leave_the_result_empty(factory: sessionmaker[Session]) -> None:
+    sid = new_session(factory, Status.TRANSCRIBING, 1)
+    with factory.begin() as db:
+        assert lifecycle.fail(db, sid, JOB, "stalled", keep_progress=True).applied
+    assert read_session(factory, sid).progress == 0.5
+    task_id = new_task(factory, TaskStatus.STARTED, 1, utcnow())
+    with factory.begin() as db:
+        lifecycle.task_progress(db, task_id, CLAIM, 0.3)
+        changed = lifecycle.fail_task(db, task_id, CLAIM, "changed", error_as_result=False, progress=1.0)
+    row = read_task(factory, task_id)
+    assert (row.status, row.result, row.error, row.progress) == (TaskStatus.FAILURE, None, "changed", 1.0)
+    assert changed.event is not None and changed.event.message.progress == 1.0

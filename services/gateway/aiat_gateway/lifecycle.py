@@ -161,15 +161,22 @@ def finish(
 
 
 def fail(
-    db: Session, session_id: int, job_id: str, message: str, idle_before: dt.datetime | None = None
+    db: Session,
+    session_id: int,
+    job_id: str,
+    message: str,
+    idle_before: dt.datetime | None = None,
+    *,
+    keep_progress: bool = False,
 ) -> Transition:
     """Unsettled -> Failed with the error (optionally only when idle since `idle_before`)."""
-    values = {
+    values: dict[str, object] = {
         "job_status": Status.FAILED,
         "error_message": message,
-        "progress": None,
         "finished_at": utcnow(),
     }
+    if not keep_progress:  # the reconciler's stall failure keeps the last progress, as it always did
+        values["progress"] = None
     return _session(db, session_id, job_id, FAIL_FROM, values, idle_before)
 
 
@@ -203,12 +210,13 @@ def touch_session(db: Session, session_id: int, job_id: str) -> bool:
 
 
 def redrive(db: Session, session_id: int, job_id: str, idle_before: dt.datetime | None = None) -> Transition:
-    """Same status under a fresh job (its job was lost); the transition carries the new outbox row."""
+    """Same status under a fresh job (its job was lost); carries the new outbox row and no event."""
     new_id = new_job_id()
     transition = _session(db, session_id, job_id, REDRIVE_FROM, {"job_id": new_id}, idle_before)
     if not transition.applied:
         return transition
-    return replace(transition, outbox_id=enqueue_session_job(db, session_id, new_id))
+    # Nothing a client sees changed (the job id is internal), so there is nothing to announce.
+    return Transition(True, None, enqueue_session_job(db, session_id, new_id))
 
 
 def retry(db: Session, session_id: int, job_id: str) -> Transition:
@@ -272,10 +280,24 @@ def succeed_task(
 
 
 def fail_task(
-    db: Session, task_id: str, claim_id: str, message: str, idle_before: dt.datetime | None = None
+    db: Session,
+    task_id: str,
+    claim_id: str,
+    message: str,
+    idle_before: dt.datetime | None = None,
+    *,
+    error_as_result: bool = True,
+    progress: float | None = None,
 ) -> Transition:
-    """Unsettled -> FAILURE with the error (optionally only when idle since `idle_before`)."""
-    values = {"status": TaskStatus.FAILURE, "error": message, "result": message, "finished_at": utcnow()}
+    """Unsettled -> FAILURE with the error (also the result unless told not); progress kept unless given."""
+    values: dict[str, object] = {
+        "status": TaskStatus.FAILURE,
+        "error": message,
+        "result": message if error_as_result else None,
+        "finished_at": utcnow(),
+    }
+    if progress is not None:
+        values["progress"] = progress
     return _task(db, task_id, _held(claim_id, FAIL_TASK_FROM), values, idle_before)
 
 
@@ -288,9 +310,13 @@ def redrive_task(
     db: Session, task_id: str, claim_id: str, idle_before: dt.datetime | None = None
 ) -> Transition:
     """Unsettled -> PENDING under a fresh job (its delivery was lost); carries the new outbox row."""
+    # An event only when the status changed (left STARTED): a re-driven PENDING task looks the same.
     values = {"status": TaskStatus.PENDING, "claim_id": ""}
-    transition = _task(db, task_id, _held(claim_id, REDRIVE_TASK_FROM), values, idle_before)
+    transition = _task(db, task_id, _held(claim_id, {TaskStatus.STARTED}), values, idle_before)
     if not transition.applied:
-        return transition
+        queued = REDRIVE_TASK_FROM - {TaskStatus.STARTED}
+        if not _task(db, task_id, _held(claim_id, queued), values, idle_before).applied:
+            return REFUSED
+        transition = Transition(True)
     snippet_id = db.scalar(select(RenderTask.snippet_id).where(RenderTask.task_id == task_id))
     return replace(transition, outbox_id=enqueue_render_job(db, task_id, snippet_id))

@@ -69,7 +69,7 @@ def sweep_stale(
         with factory.begin() as db:
             if attempts >= settings.job_max_deliver:
                 message = f"processing stopped responding after {attempts} attempts"
-                transition = lifecycle.fail(db, session_id, job_id, message, idle_before)
+                transition = lifecycle.fail(db, session_id, job_id, message, idle_before, keep_progress=True)
                 verb = f"failed: {message}"
             else:
                 transition = lifecycle.redrive(db, session_id, job_id, idle_before)
