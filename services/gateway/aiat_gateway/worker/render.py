@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aiat import transcripts
@@ -69,6 +68,9 @@ class RenderRunner:
         self.store = store
         self.clients = clients
         self.settings = settings
+        # Per task: the claim its last failed delivery here left it under ("" once released back to
+        # PENDING), or None when another delivery took it over; give_up fails only under that claim.
+        self._held: dict[str, str | None] = {}
 
     async def load(self, task_id: str) -> RenderInputs | Unrenderable | None:
         """What the render needs, why it cannot run, or None when there is nothing to do."""
@@ -94,6 +96,7 @@ class RenderRunner:
 
     async def run(self, job: jobs_pb2.RenderJob, attempt: int) -> None:
         """Render the task's snippet; StepError(permanent=False) asks the consumer to retry later."""
+        self._held.pop(job.task_id, None)  # a new delivery: what an earlier one left is moot
         inputs = await self.load(job.task_id)
         if inputs is None:
             return
@@ -106,8 +109,9 @@ class RenderRunner:
             return
         filename = snippet_filename(inputs.position, inputs.name)
         # Rendered under a private name first; only a render whose snippet is unchanged is renamed
-        # to the public name, so a stale render can never overwrite a newer snippet's file.
-        output_rel = f"{self.store.output_dir(inputs.session_id)}/.{inputs.task_id}.mp4"
+        # to the public name, so a stale render can never overwrite a newer snippet's file. The name is
+        # this delivery's own, so a superseded delivery dropping its file never touches another's.
+        output_rel = f"{self.store.output_dir(inputs.session_id)}/.{inputs.task_id}.{claim_id}.mp4"
 
         async def write_progress(fraction: float) -> None:
             await self.db.run(lifecycle.task_progress, inputs.task_id, claim_id, fraction)
@@ -120,15 +124,26 @@ class RenderRunner:
         except StepError as exc:
             if not exc.permanent:
                 # Back to PENDING so the redelivery can claim it again.
-                await self.db.transition(lifecycle.requeue_task, inputs.task_id, claim_id)
+                await self._release(inputs.task_id, claim_id)
                 raise
             await self._fail(inputs.task_id, claim_id, str(exc))
             return
         except BaseException:
-            await self.db.transition(lifecycle.requeue_task, inputs.task_id, claim_id)
+            await self._release(inputs.task_id, claim_id)
             self._discard(output_rel)
             raise
-        await self.succeed(inputs, claim_id, filename, output_rel, result)
+        try:
+            await self.succeed(inputs, claim_id, filename, output_rel, result)
+        except BaseException:
+            # E.g. the private file vanished before its rename: the task must not stay STARTED.
+            await self._release(inputs.task_id, claim_id)
+            self._discard(output_rel)
+            raise
+
+    async def _release(self, task_id: str, claim_id: str) -> None:
+        """STARTED -> PENDING under this delivery's claim; remember what give_up may fail under."""
+        released = await self.db.transition(lifecycle.requeue_task, task_id, claim_id)
+        self._held[task_id] = "" if released.applied else None
 
     async def claim(self, task_id: str, attempt: int, claim_id: str) -> bool:
         """PENDING -> STARTED, or take over a STARTED task whose worker fell silent; False if another holds it."""
@@ -189,7 +204,11 @@ class RenderRunner:
             )
             if not unchanged:
                 message = "the snippet changed while it was rendering"
-                return lifecycle.fail_task(db, inputs.task_id, claim_id, message), False
+                # As before: no result, progress 1.0 (the render itself finished).
+                failed = lifecycle.fail_task(
+                    db, inputs.task_id, claim_id, message, error_as_result=False, progress=1.0
+                )
+                return failed, False
             private = self.store.resolve(output_rel)
             public = private.with_name(filename)
             done = lifecycle.succeed_task(
@@ -212,11 +231,10 @@ class RenderRunner:
             log.warning("render task %s failed: %s", task_id, message)
 
     async def give_up(self, task_id: str, message: str) -> None:
-        """Settle the task as FAILURE with its error, whichever delivery holds it (its retries ran out)."""
-
-        def _current_claim(db: Session) -> str | None:
-            return db.scalar(select(RenderTask.claim_id).where(RenderTask.task_id == task_id))
-
-        claim_id = await self.db.run(_current_claim)
-        if claim_id is not None:
-            await self._fail(task_id, claim_id, message)
+        """Settle the task as FAILURE (its retries ran out), only under the claim this delivery left it."""
+        # Untracked (the delivery failed before claiming): only an unclaimed task may be failed.
+        claim_id = self._held.pop(task_id, "")
+        if claim_id is None:
+            log.info("task %s: another delivery holds it now; not failing it", task_id)
+            return
+        await self._fail(task_id, claim_id, message)
