@@ -82,7 +82,7 @@ UNSETTLED = frozenset({Status.PENDING, Status.DOWNLOADING, Status.TRANSCRIBING, 
 SESSION_CASES = {
     "start_download": SessionCase(
         lambda db, sid, job: lifecycle.start_download(db, sid, job, 2),
-        frozenset({Status.PENDING, Status.DOWNLOADING}),
+        frozenset({Status.PENDING, Status.DOWNLOADING, Status.TRANSCRIBING}),  # media lost: fetched again
         Status.DOWNLOADING,
     ),
     "start_transcribing": SessionCase(

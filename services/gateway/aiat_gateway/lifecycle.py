@@ -7,7 +7,7 @@ and the one event to publish once that transaction has committed. Rows are born 
 and `PENDING` (tasks.py).
 
     session: Pending -> Processing: Downloading -> Processing: Transcribing -> Processing: Analyzing
-             -> Finished; any unsettled status -> Failed; Failed -> Pending (retry)
+             -> Finished; Transcribing -> Downloading (media lost); unsettled -> Failed; Failed -> Pending
     task:    PENDING -> STARTED -> SUCCESS | FAILURE; STARTED -> PENDING (requeue); unsettled -> FAILURE
 """
 
@@ -31,8 +31,9 @@ TASK_ACTIVE = frozenset({TaskStatus.PENDING, TaskStatus.STARTED})
 TASK_SETTLED = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILURE})
 
 # The session state machine: the statuses each transition may leave from.
-START_DOWNLOAD_FROM = frozenset({Status.PENDING, Status.DOWNLOADING})
-START_TRANSCRIBING_FROM = START_DOWNLOAD_FROM | {Status.TRANSCRIBING}
+# Transcribing may go back to Downloading: media lost before its transcript was made is fetched again.
+START_DOWNLOAD_FROM = frozenset({Status.PENDING, Status.DOWNLOADING, Status.TRANSCRIBING})
+START_TRANSCRIBING_FROM = START_DOWNLOAD_FROM
 START_ANALYZING_FROM = START_TRANSCRIBING_FROM | {Status.ANALYZING}
 FINISH_FROM = frozenset({Status.ANALYZING})
 FAIL_FROM = ACTIVE

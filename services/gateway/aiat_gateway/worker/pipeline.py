@@ -100,11 +100,11 @@ class SessionPipeline:
 
     async def _run_steps(self, snap: SessionSnapshot, attempt: int) -> None:
         try:
-            if not self._exists(snap.media_path):
-                self._missing(snap, "downloaded media", lifecycle.START_DOWNLOAD_FROM)
-                await self.download(snap, attempt)
+            # The media is needed only to make the transcript; analysis reads the transcript alone.
             if not self._exists(snap.transcript_path):
                 self._missing(snap, "transcript", lifecycle.START_TRANSCRIBING_FROM)
+                if not self._exists(snap.media_path):  # never downloaded, or lost since: (re-)download
+                    await self.download(snap, attempt)
                 await self.transcribe(snap, attempt)
             await self.analyze(snap, attempt)
         except StepError as exc:
