@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from aiat.aspect import Aspect
 from aiat.errors import EngineUnavailable, InvalidInput, MediaNotFound, StartupError
-from aiat.media import ffmpeg_exe, probe, store_media, store_path
+from aiat.framing import Layout
+from aiat.media import MediaInfo, ffmpeg_exe, probe, store_media, store_path
 from aiat.store import MediaStore
 from aiat_renderer import captions
 from aiat_renderer.encoders import Encoder, detect_encoder
@@ -19,14 +21,26 @@ from aiat_renderer.ffmpeg import ffmpeg_colors, image_size, run_ffmpeg, write_te
 from aiat_renderer.filters import GraphSpec, TextLine, ass_color, build_graph, parse_color
 from aiat_renderer.fonts import font_family, resolve_font
 from aiat_renderer.layout import (
+    Composition,
+    Geometry,
     PlacedText,
+    Rect,
+    clear_bands,
+    clip_rect,
+    compose_fit,
+    compose_stack,
     compute_geometry,
+    crop_path,
     frame_layout,
     frame_rate,
     intro_card,
+    logo_height,
+    output_size,
     snap_range,
+    union,
     whole_frames,
 )
+from aiat_renderer.regions import analyze
 from aiat_renderer.settings import RendererSettings
 from aiat_renderer.spec import ProgressFn, RenderOutcome, RenderProgress, RenderSpec
 
@@ -63,6 +77,20 @@ class FfmpegCommand:
     args: list[str]
     total: float
     srt: str | None = None
+    framing: Framing | None = None
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How the source fills the output: the layout used, its geometry, and the regions it used (source pixels)."""
+
+    layout: Layout
+    geometry: Geometry
+    composition: Composition | None = None
+    path: tuple[tuple[float, int], ...] = ()
+    slide: Rect | None = None
+    speaker: Rect | None = None
+    analysis_seconds: float = 0.0
 
 
 class FfmpegEngine:
@@ -112,7 +140,7 @@ class FfmpegEngine:
             raise InvalidInput("output_path must differ from source_path")
         with tempfile.TemporaryDirectory(prefix="aiat-render-") as tmp:
             work = Path(tmp)
-            command = self.command(spec, work)
+            command = self.command(spec, work, cancel)
             with store.atomic_path(spec.output_path) as part:
                 run_ffmpeg(
                     [*command.args, str(part)], command.total, on_progress, cancel, work / "ffmpeg.log"
@@ -123,6 +151,8 @@ class FfmpegEngine:
                 srt_rel = str(Path(spec.output_path).with_suffix(".srt").as_posix())
                 store.write_bytes_atomic(srt_rel, command.srt.encode())
         on_progress(RenderProgress(command.total, command.total, "done"))
+        framing = command.framing
+        assert framing is not None
         return RenderOutcome(
             output_path=spec.output_path,
             duration=info.duration,
@@ -131,9 +161,13 @@ class FfmpegEngine:
             srt_path=srt_rel,
             width=info.width,
             height=info.height,
+            layout=framing.layout,
+            slide=framing.slide,
+            speaker=framing.speaker,
+            analysis_seconds=framing.analysis_seconds,
         )
 
-    def command(self, spec: RenderSpec, work: Path) -> FfmpegCommand:
+    def command(self, spec: RenderSpec, work: Path, cancel: threading.Event | None = None) -> FfmpegCommand:
         """Validate the spec against its media and build the ffmpeg command; writes text files into `work`."""
         encoder, store = self._ready()
         s = self.settings
@@ -144,11 +178,6 @@ class FfmpegEngine:
         start, duration = snap_range(spec.start, spec.end, rate, info.duration)
 
         aspect = spec.aspect or s.default_aspect
-        geom = compute_geometry(
-            aspect, info.width, info.height, x_center=spec.x_center, roi=spec.roi,
-            landscape_max_height=s.landscape_max_height, square_size=s.square_size,
-        )  # fmt: skip
-        w, h = geom.width, geom.height
         fontfile = resolve_font(spec.font, s.font_dirs, Path(s.font).resolve())
         text_color = parse_color(spec.text_color or s.text_color, self.colors)
         accent = parse_color(spec.accent_color or s.accent_color, self.colors)
@@ -157,10 +186,19 @@ class FfmpegEngine:
         if position not in ("top", "bottom"):
             raise InvalidInput("title_position must be 'top' or 'bottom'")
         logo_path = self._logo(spec, store)
-        layout = frame_layout(
-            aspect, w, h, title=spec.title, title_at_top=position == "top",
-            logo_size=image_size(logo_path) if logo_path is not None else None,
+        logo_size = image_size(logo_path) if logo_path is not None else None
+        captions_on = s.captions_enabled if spec.captions_enabled is None else spec.captions_enabled
+        words = captions.shift_words(spec.words, start, start + duration)
+        framing = self.framing(
+            spec, src, info, aspect, start, duration, title_at_top=position == "top",
+            captions=bool(words) and captions_on, logo_size=logo_size, cancel=cancel,
         )  # fmt: skip
+        geom = framing.geometry
+        w, h = geom.width, geom.height
+        clear = framing.composition.clear if framing.composition is not None else None
+        layout = frame_layout(
+            aspect, w, h, title=spec.title, title_at_top=position == "top", logo_size=logo_size, clear=clear
+        )
 
         args = [self.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
         args += [*encoder.decode_args, "-ss", f"{start:.6f}", "-t", f"{duration:.6f}", "-i", str(src)]
@@ -173,6 +211,8 @@ class FfmpegEngine:
         graph = GraphSpec(
             geometry=geom, rate=rate, duration=duration, source_has_audio=info.has_audio,
             audio_input=audio_input, fontfile=fontfile, box_border=layout.box_border,
+            composition=framing.composition, crop_path=framing.path,
+            fill="blur" if s.fit_fill == "blur" else accent,
         )  # fmt: skip
         if logo_path is not None:
             graph.logo_input, graph.logo = next_input, layout.logo
@@ -204,10 +244,8 @@ class FfmpegEngine:
             card = intro_card(w, h, title=spec.title, module=spec.module, session_name=spec.session_name)
             graph.intro_lines = _text_lines(work, "intro", card, text_color)
 
-        captions_on = s.captions_enabled if spec.captions_enabled is None else spec.captions_enabled
         write_srt = s.captions_write_srt if spec.write_srt is None else spec.write_srt
         srt = None
-        words = captions.shift_words(spec.words, start, start + duration)
         if words and (captions_on or write_srt):
             box = layout.captions
             cues = captions.build_cues(words, max_chars=box.max_chars)
@@ -230,7 +268,90 @@ class FfmpegEngine:
         args += ["-c:a", "aac", "-b:a", s.audio_bitrate, "-ar", "48000", "-ac", "2"]
         args += ["-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart"]
         args += ["-f", "mp4", "-progress", "pipe:1", "-nostats"]
-        return FfmpegCommand(args=args, total=graph.intro_seconds + duration, srt=srt)
+        return FfmpegCommand(args=args, total=graph.intro_seconds + duration, srt=srt, framing=framing)
+
+    def framing(
+        self,
+        spec: RenderSpec,
+        src: Path,
+        info: MediaInfo,
+        aspect: Aspect,
+        start: float,
+        duration: float,
+        *,
+        title_at_top: bool,
+        captions: bool,
+        logo_size: tuple[int, int] | None,
+        cancel: threading.Event | None = None,
+    ) -> Framing:
+        """The layout for a snippet: the requested one, or for `auto` the one the video's regions call for."""
+        s = self.settings
+        src_w, src_h = info.width, info.height
+        width, height = output_size(aspect, src_h, s.landscape_max_height, s.square_size)
+        explicit_crop = spec.x_center is not None or spec.roi is not None
+        wanted = spec.layout or s.default_layout
+        if wanted == Layout.AUTO and explicit_crop:
+            wanted = Layout.CROP
+        given_slide = clip_rect(spec.slide, src_w, src_h) if spec.slide is not None else None
+        given_speaker = clip_rect(spec.speaker, src_w, src_h) if spec.speaker is not None else None
+        needs = {
+            Layout.AUTO: given_slide is None or given_speaker is None,
+            Layout.CROP: not explicit_crop and given_speaker is None,
+            Layout.FIT: given_slide is None,
+            Layout.STACK: given_slide is None or given_speaker is None,
+        }[wanted]
+        found = analyze(src, start, duration, samples=s.analysis_samples, cancel=cancel) if needs else None
+        slides = given_slide is not None or (found is not None and found.has_slides)
+        slide = given_slide or (found.slide if found is not None and found.has_slides else None)
+        speaker = given_speaker or (found.speaker if found is not None else None)
+        seconds = found.seconds if found is not None else 0.0
+        layout = wanted
+        if layout == Layout.AUTO:
+            layout = (
+                (Layout.STACK if speaker is not None and height > width else Layout.FIT)
+                if slides
+                else Layout.CROP
+            )
+        bands = clear_bands(
+            width, height, title=spec.title, captions=captions, title_at_top=title_at_top,
+            logo_h=logo_height(width, logo_size),
+        )  # fmt: skip
+        whole = Geometry(width, height, None)
+        if layout == Layout.STACK and speaker is not None:
+            stack = compose_stack(
+                width,
+                height,
+                slide or Rect(0, 0, src_w, src_h),
+                speaker,
+                src_w=src_w,
+                src_h=src_h,
+                bands=bands,
+            )
+            if stack is not None:
+                return Framing(Layout.STACK, whole, stack, (), slide, speaker, seconds)
+        if layout in (Layout.STACK, Layout.FIT):
+            fit = compose_fit(width, height, src_w, src_h, keep=slide, bands=bands)
+            if slide is not None and speaker is not None:
+                # Keep the speaker clear of the captions too, unless that shrinks the slide noticeably.
+                both = compose_fit(width, height, src_w, src_h, keep=union(slide, speaker), bands=bands)
+                if both.tiles[0].target.w >= 0.9 * fit.tiles[0].target.w:
+                    fit = both
+            return Framing(Layout.FIT, whole, fit, (), slide, speaker, seconds)
+        if explicit_crop or speaker is None:
+            geom = compute_geometry(
+                aspect, src_w, src_h, x_center=spec.x_center, roi=spec.roi,
+                landscape_max_height=s.landscape_max_height, square_size=s.square_size,
+            )  # fmt: skip
+            return Framing(Layout.CROP, geom, None, (), slide, speaker, seconds)
+        geom = compute_geometry(
+            aspect, src_w, src_h, x_center=(speaker.x + speaker.w / 2) / src_w,
+            landscape_max_height=s.landscape_max_height, square_size=s.square_size,
+        )  # fmt: skip
+        path: tuple[tuple[float, int], ...] = ()
+        if geom.crop is not None and given_speaker is None and found is not None and found.centres:
+            win = geom.crop.w
+            path = crop_path(found.centres, win, src_w, max_speed=0.15 * src_w, hold=0.15 * win)
+        return Framing(Layout.CROP, geom, None, path, slide, speaker, seconds)
 
     def _logo(self, spec: RenderSpec, store: MediaStore) -> Path | None:
         """The logo file of the spec or the settings' brand; None without one."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 from aiat.errors import InvalidInput
-from aiat_renderer.layout import Geometry, LogoBox
+from aiat_renderer.layout import Composition, Geometry, LogoBox, even
 
 _OPTION_SPECIAL = "\\':"
 _GRAPH_SPECIAL = "\\'[],;"
@@ -41,12 +42,23 @@ def ass_color(ffmpeg_color: str) -> str:
     return f"&H00{rgb[4:6]}{rgb[2:4]}{rgb[0:2]}".upper()
 
 
-def frame_chain(geom: Geometry, rate: Fraction, pad_color: str = "black") -> str:
-    """Filters taking decoded source frames to the output frame: CFR, crop, fit, pad, square pixels."""
+def crop_x_expr(points: tuple[tuple[float, int], ...]) -> str:
+    """The crop window's left edge as an FFmpeg expression of t: linear between the points, held outside them."""
+    expr = str(points[-1][1])
+    for (t0, x0), (t1, x1) in reversed(list(itertools.pairwise(points))):
+        expr = f"if(lt(t,{t1:.3f}),{x0}+{x1 - x0}*(t-{t0:.3f})/{max(t1 - t0, 1e-3):.3f},{expr})"
+    return f"if(lt(t,{points[0][0]:.3f}),{points[0][1]},{expr})"
+
+
+def frame_chain(
+    geom: Geometry, rate: Fraction, pad_color: str = "black", path: tuple[tuple[float, int], ...] = ()
+) -> str:
+    """Filters taking decoded source frames to the output frame: CFR, crop (panning along `path`), fit, pad."""
     parts = [f"fps={rate}"]
     if geom.crop is not None:
         c = geom.crop
-        parts.append(f"crop={c.w}:{c.h}:{c.x}:{c.y}")
+        x = escape_value(crop_x_expr(path)) if len(path) > 1 else str(path[0][1] if path else c.x)
+        parts.append(f"crop={c.w}:{c.h}:{x}:{c.y}")
     w, h = geom.width, geom.height
     parts += [
         f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2",
@@ -54,6 +66,28 @@ def frame_chain(geom: Geometry, rate: Fraction, pad_color: str = "black") -> str
         "setsar=1",
     ]
     return ",".join(parts)
+
+
+def composition_chains(comp: Composition, rate: Fraction, fill: str, out: str) -> list[str]:
+    """Chains drawing a fit or stack frame into `[out]`: a blurred copy of the frame (or a colour), then the tiles."""
+    n = len(comp.tiles)
+    w, h = comp.width, comp.height
+    chains = [f"[0:v]fps={rate},setsar=1,split={n + 1}[bg0]" + "".join(f"[t{i}]" for i in range(n))]
+    if fill == "blur":
+        bw, bh = even(w / 8), even(h / 8)
+        background = f"scale={bw}:{bh}:force_original_aspect_ratio=increase,crop={bw}:{bh},boxblur=6:2"
+    else:
+        background = f"scale=16:16,drawbox=x=0:y=0:w=iw:h=ih:color={fill}:t=fill"
+    chains.append(f"[bg0]{background},scale={w}:{h},setsar=1[bg]")
+    below = "bg"
+    for i, tile in enumerate(comp.tiles):
+        crop = f"crop={tile.source.w}:{tile.source.h}:{tile.source.x}:{tile.source.y}," if tile.source else ""
+        t = tile.target
+        chains.append(f"[t{i}]{crop}scale={t.w}:{t.h},setsar=1[s{i}]")
+        label = out if i == n - 1 else f"o{i}"
+        chains.append(f"[{below}][s{i}]overlay=x={t.x}:y={t.y}[{label}]")
+        below = label
+    return chains
 
 
 @dataclass(frozen=True)
@@ -107,6 +141,9 @@ class GraphSpec:
     intro_input: int | None = None
     intro_has_audio: bool = False
     box_border: int = 10
+    composition: Composition | None = None
+    fill: str = "blur"
+    crop_path: tuple[tuple[float, int], ...] = ()
 
 
 AUDIO_FORMAT = "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo"
@@ -116,15 +153,20 @@ def build_graph(spec: GraphSpec) -> str:
     """The -filter_complex text producing [vout] and [aout]."""
     g = spec.geometry
     chains: list[str] = []
-    video = [frame_chain(g, spec.rate)]
+    video: list[str] = []
+    if spec.composition is not None:
+        chains += composition_chains(spec.composition, spec.rate, spec.fill, "base")
+        head = "[base]"
+    else:
+        head = "[0:v]"
+        video.append(frame_chain(g, spec.rate, path=spec.crop_path))
     if spec.logo_input is not None and spec.logo is not None:
         logo = spec.logo
         chains.append(f"[{spec.logo_input}:v]scale={logo.width}:{logo.height},format=rgba[logo]")
-        chains.append(f"[0:v]{video[0]}[base]")
+        if video:
+            chains.append(f"{head}{','.join(video)}[base]")
         video = [f"[base][logo]overlay=x={logo.x}:y={logo.y}:format=auto:eof_action=repeat"]
         head = ""
-    else:
-        head = "[0:v]"
     video += [drawtext(line, spec.fontfile, spec.box_border) for line in spec.title_lines]
     if spec.ass_file is not None:
         opts = f"filename={escape_value(str(spec.ass_file))}"

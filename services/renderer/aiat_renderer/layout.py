@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -75,7 +76,7 @@ def compute_geometry(
     else:
         win_w, win_h = src_w, min(src_h, even(src_w / target))
     if roi is not None:
-        roi = _clip_rect(roi, src_w, src_h)
+        roi = clip_rect(roi, src_w, src_h)
         win_w, win_h = max(win_w, roi.w), max(win_h, roi.h)
         cx, cy = roi.x + roi.w / 2, roi.y + roi.h / 2
     else:
@@ -90,7 +91,8 @@ def compute_geometry(
     return Geometry(width, height, Rect(x, y, win_w, win_h))
 
 
-def _clip_rect(rect: Rect, src_w: int, src_h: int) -> Rect:
+def clip_rect(rect: Rect, src_w: int, src_h: int) -> Rect:
+    """`rect` moved and cut to lie inside the source frame; InvalidInput when it has no area."""
     x, y = max(0, min(rect.x, src_w - 1)), max(0, min(rect.y, src_h - 1))
     w, h = max(2, min(rect.w, src_w - x)), max(2, min(rect.h, src_h - y))
     if rect.w <= 0 or rect.h <= 0:
@@ -194,8 +196,13 @@ def frame_layout(
     title: str,
     title_at_top: bool,
     logo_size: tuple[int, int] | None = None,
+    clear: tuple[int, int] | None = None,
 ) -> FrameLayout:
-    """Logo in the top-right corner, up to three title lines at the top or bottom, captions opposite."""
+    """Logo in the top-right corner, up to three title lines at the top or bottom, captions opposite.
+
+    With `clear` (the output rows of slide text, from a fit or stack composition) the title and captions
+    hug that range from above and below instead of the frame edges, so they never cover it.
+    """
     base = min(width, height)
     margin = round(base * 0.05)
     box_border = max(4, round(base * 0.02))
@@ -203,16 +210,25 @@ def frame_layout(
     logo = None
     title_top = margin
     if logo_size is not None:
-        logo_w, logo_h = logo_size
         lw = max(2, round(width * 0.14) // 2 * 2)
-        lh = max(2, round(lw * logo_h / logo_w) // 2 * 2)
+        lh = logo_height(width, logo_size)
         logo = LogoBox(lw, lh, width - lw - margin, margin)
         title_top = margin + lh + margin // 2
 
-    text = clean_text(title)
     title_size = max(12, round(base * 0.06))
     line_h = round(title_size * 1.6)
-    lines = wrap(text, _chars_per_line(width * 0.84, title_size), 3) if text else []
+    lines = title_lines(width, height, title)
+    caption_size = max(12, round(base * 0.055))
+    max_chars = min(42, _chars_per_line(width * 0.9, caption_size))
+    if clear is not None:
+        gap = margin // 2
+        top, bottom = clear
+        block = len(lines) * line_h
+        title_y = top - gap - block + box_border if title_at_top else bottom + gap + box_border
+        placed = tuple(PlacedText(line, title_y + i * line_h, title_size) for i, line in enumerate(lines))
+        caption_edge = bottom + gap if title_at_top else height - top + gap
+        box = CaptionBox(caption_size, max_chars, caption_edge, title_at_top)
+        return FrameLayout(box_border, logo, placed, box)
     if title_at_top:
         ys = [title_top + box_border + i * line_h for i in range(len(lines))]
     else:
@@ -220,31 +236,178 @@ def frame_layout(
         ys = [bottom - (len(lines) - i) * line_h for i in range(len(lines))]
     placed = tuple(PlacedText(line, y, title_size) for line, y in zip(lines, ys, strict=True))
 
-    caption_size = max(12, round(base * 0.055))
     captions_top = not title_at_top
     if captions_top:
         margin_v = margin + len(lines) * line_h + margin
     else:
         margin_v = round(height * (0.12 if aspect == Aspect.VERTICAL else 0.06))
-    max_chars = min(42, _chars_per_line(width * 0.9, caption_size))
     return FrameLayout(box_border, logo, placed, CaptionBox(caption_size, max_chars, margin_v, captions_top))
 
 
 def intro_card(
     width: int, height: int, *, title: str, module: str, session_name: str
 ) -> tuple[PlacedText, ...]:
-    """The title card's lines (title, module, session), centred vertically as one block."""
+    """The title card's lines (title, module, session), centred vertically as one block.
+
+    A long title is wrapped whole, never cut: the font shrinks until every line fits the card.
+    """
     base = min(width, height)
-    title_size, small = max(14, round(base * 0.08)), max(12, round(base * 0.045))
+    small = max(12, round(base * 0.045))
+    title = clean_text(title)
+    title_size = max(14, round(base * 0.08))
+    while (
+        title_size > small and len(_wrap_whole(title, width, title_size)) * title_size * 1.35 > height * 0.6
+    ):
+        title_size -= 2
     blocks: list[tuple[str, int, int]] = []  # text, size, line step
-    for text, size, max_lines in ((title, title_size, 3), (module, small, 1), (session_name, small, 2)):
+    for line in _wrap_whole(title, width, title_size):
+        blocks.append((line, title_size, round(title_size * 1.35)))
+    for text, max_lines in ((module, 1), (session_name, 2)):
         text = clean_text(text)
         if text:
-            for line in wrap(text, _chars_per_line(width * 0.86, size), max_lines):
-                blocks.append((line, size, round(size * 1.35)))
+            for line in wrap(text, _chars_per_line(width * 0.86, small), max_lines):
+                blocks.append((line, small, round(small * 1.35)))
     y = (height - sum(step for _, _, step in blocks)) // 2
     out = []
     for line, size, step in blocks:
         out.append(PlacedText(line, y, size))
         y += step
     return tuple(out)
+
+
+def _wrap_whole(text: str, width: int, size: int) -> list[str]:
+    """Every word of `text` on lines that fit 86 % of `width` at `size` (bold glyphs are ~0.68 em wide)."""
+    if not text:
+        return []
+    chars = max(4, int(width * 0.86 / (size * 0.68)))
+    return textwrap.wrap(text, width=chars, break_long_words=True, break_on_hyphens=False)
+
+
+def title_lines(width: int, height: int, title: str) -> list[str]:
+    """The burned-in title's lines: up to three, ending with … if cut."""
+    text = clean_text(title)
+    size = max(12, round(min(width, height) * 0.06))
+    return wrap(text, _chars_per_line(width * 0.84, size), 3) if text else []
+
+
+def clear_bands(
+    width: int, height: int, *, title: str, captions: bool, title_at_top: bool, logo_h: int = 0
+) -> tuple[int, int]:
+    """Rows to keep free above and below slide text: the title's lines and two caption lines, with margins."""
+    base = min(width, height)
+    margin = round(base * 0.05)
+    box_border = max(4, round(base * 0.02))
+    n = len(title_lines(width, height, title))
+    title_h = n * round(max(12, round(base * 0.06)) * 1.6) + 2 * box_border + margin + margin // 2 if n else 0
+    caption_h = 2 * round(max(12, round(base * 0.055)) * 1.3) + margin + margin // 2 if captions else 0
+    upper, lower = (title_h, caption_h) if title_at_top else (caption_h, title_h)
+    if logo_h:
+        upper += margin + logo_h
+    return max(upper, margin), max(lower, margin)
+
+
+def logo_height(width: int, logo_size: tuple[int, int] | None) -> int:
+    """Height of the logo drawn 14 % of the frame width wide; 0 without a logo."""
+    if logo_size is None:
+        return 0
+    lw = max(2, round(width * 0.14) // 2 * 2)
+    return max(2, round(lw * logo_size[1] / logo_size[0]) // 2 * 2)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A source rectangle (None: the whole frame) scaled into `target`, a rectangle of the output."""
+
+    source: Rect | None
+    target: Rect
+
+
+@dataclass(frozen=True)
+class Composition:
+    """A fit or stack frame: tiles over a filled background, and the output rows (`clear`) nothing may cover."""
+
+    width: int
+    height: int
+    tiles: tuple[Tile, ...]
+    clear: tuple[int, int]
+
+
+def compose_fit(
+    width: int, height: int, src_w: int, src_h: int, *, keep: Rect | None, bands: tuple[int, int]
+) -> Composition:
+    """The whole frame, as large as fits with `keep` (the slide text) between the title and caption bands."""
+    upper, lower = bands
+    k = clip_rect(keep, src_w, src_h) if keep is not None else Rect(0, 0, src_w, src_h)
+    scale = min(width / src_w, height / src_h, max(1, height - upper - lower) / k.h)
+    for _ in range(100):
+        vw, vh = min(width, even(src_w * scale)), min(height, even(src_h * scale))
+        lo = max(0.0, upper - k.y * scale)
+        hi = min(height - vh, height - lower - (k.y + k.h) * scale)
+        if lo <= hi:
+            break
+        scale *= 0.97
+    y = round(min(max((height - vh) / 2, lo), max(lo, hi)))
+    x = (width - vw) // 2
+    clear = (y + round(k.y * scale), y + round((k.y + k.h) * scale))
+    return Composition(width, height, (Tile(None, Rect(x, y, vw, vh)),), clear)
+
+
+def compose_stack(
+    width: int, height: int, slide: Rect, speaker: Rect, *, src_w: int, src_h: int, bands: tuple[int, int]
+) -> Composition | None:
+    """The slide at full width with the speaker below, centred between the bands; None if the speaker gets tiny."""
+    upper, lower = bands
+    slide, speaker = clip_rect(slide, src_w, src_h), clip_rect(speaker, src_w, src_h)
+    gap = round(min(width, height) * 0.025)
+    avail = height - upper - lower - gap
+    s_scale = min(width / slide.w, 0.62 * avail / slide.h)
+    sw, sh = even(slide.w * s_scale), even(slide.h * s_scale)
+    p_scale = min(width / speaker.w, (avail - sh) / speaker.h)
+    pw, ph = even(speaker.w * p_scale), even(speaker.h * p_scale)
+    if ph < 0.12 * height or pw < 0.2 * width:
+        return None
+    top = upper + (avail - sh - ph) // 2
+    tiles = (
+        Tile(slide, Rect((width - sw) // 2, top, sw, sh)),
+        Tile(speaker, Rect((width - pw) // 2, top + sh + gap, pw, ph)),
+    )
+    return Composition(width, height, tiles, (top, top + sh + gap + ph))
+
+
+def union(a: Rect, b: Rect) -> Rect:
+    """The smallest rectangle holding both."""
+    x, y = min(a.x, b.x), min(a.y, b.y)
+    return Rect(x, y, max(a.x + a.w, b.x + b.w) - x, max(a.y + a.h, b.y + b.h) - y)
+
+
+def crop_path(
+    centres: Sequence[tuple[float, float]], win_w: int, src_w: int, *, max_speed: float, hold: float
+) -> tuple[tuple[float, int], ...]:
+    """Left edges of a crop window over time that keep the speaker's centres in frame without jitter.
+
+    Median of five samples against detection noise, a dead band of `hold` pixels (the window stays put while
+    the speaker moves inside it), then a forward and a backward pass limiting the pan to `max_speed` px/s,
+    so the window starts moving before the speaker leaves it instead of lagging behind.
+    """
+    if not centres:
+        return ()
+    times = [t for t, _ in centres]
+    xs = [x for _, x in centres]
+    med = [sorted(xs[max(0, i - 2) : i + 3])[len(xs[max(0, i - 2) : i + 3]) // 2] for i in range(len(xs))]
+    held = [med[0]]
+    for x in med[1:]:
+        held.append(held[-1] if abs(x - held[-1]) <= hold else x - math.copysign(hold, x - held[-1]))
+    for order in (range(1, len(held)), range(len(held) - 2, -1, -1)):
+        for i in order:
+            j = i - 1 if order.step == 1 else i + 1
+            step = max_speed * abs(times[i] - times[j])
+            held[i] = min(max(held[i], held[j] - step), held[j] + step)
+    lefts = [round(min(max(x - win_w / 2, 0), src_w - win_w)) for x in held]
+    if max(lefts) - min(lefts) <= 2:
+        return ((times[0], round(sum(lefts) / len(lefts))),)
+    points = [(times[0], lefts[0])]
+    for i in range(1, len(lefts) - 1):
+        if lefts[i] != lefts[i - 1] or lefts[i] != lefts[i + 1]:
+            points.append((times[i], lefts[i]))
+    points.append((times[-1], lefts[-1]))
+    return tuple(points)

@@ -9,6 +9,7 @@ import grpc
 
 from aiat.aspect import Aspect
 from aiat.common.v1 import transcript_pb2
+from aiat.framing import Layout
 from aiat.limits import ConcurrencyLimiter
 from aiat.renderer.v1 import renderer_pb2, renderer_pb2_grpc
 from aiat.streaming import Emit, guarded_stream, run_in_thread_streaming
@@ -25,6 +26,23 @@ def _aspect(value: renderer_pb2.Aspect) -> Aspect | None:
         return Aspect.from_proto(value)
     except ValueError:
         return None
+
+
+def _layout(value: renderer_pb2.Layout) -> Layout | None:
+    """The requested layout; None (the renderer's default) when unset or newer than this renderer."""
+    try:
+        return Layout.from_proto(value)
+    except ValueError:
+        return None
+
+
+def _region(value: renderer_pb2.Region) -> Rect | None:
+    """A region override; None when unset (no positive width)."""
+    return Rect(value.x, value.y, value.w, value.h) if value.w > 0 else None
+
+
+def _to_region(rect: Rect | None) -> renderer_pb2.Region | None:
+    return renderer_pb2.Region(x=rect.x, y=rect.y, w=rect.w, h=rect.h) if rect is not None else None
 
 
 def spec_from_request(req: renderer_pb2.RenderRequest) -> RenderSpec:
@@ -45,6 +63,9 @@ def spec_from_request(req: renderer_pb2.RenderRequest) -> RenderSpec:
         aspect=_aspect(style.aspect),
         x_center=crop.x_center if crop.HasField("x_center") else None,
         roi=roi,
+        layout=_layout(style.layout),
+        slide=_region(style.slide),
+        speaker=_region(style.speaker),
         font=brand.font,
         text_color=brand.text_color,
         accent_color=brand.accent_color,
@@ -76,6 +97,9 @@ def to_response(event: RenderProgress | RenderOutcome) -> renderer_pb2.RenderRes
         srt_path=event.srt_path,
         width=event.width,
         height=event.height,
+        layout=event.layout.proto,
+        slide=_to_region(event.slide),
+        speaker=_to_region(event.speaker),
     )
     return renderer_pb2.RenderResponse(result=result)
 

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from aiat.aspect import Aspect
+from aiat.framing import Layout
 from aiat.settings import GrpcServiceSettings
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
@@ -35,6 +36,9 @@ class RendererSettings(GrpcServiceSettings):
     default_aspect: Aspect = Aspect.LANDSCAPE
     landscape_max_height: int = 1080
     square_size: int = 1080
+    default_layout: Layout = Layout.AUTO
+    analysis_samples: int = Field(16, ge=2, le=120)
+    fit_fill: Literal["blur", "brand"] = "blur"
     intro_enabled: bool = True
     intro_seconds: float = Field(2.0, gt=0, le=30)
     intro_video: str = ""

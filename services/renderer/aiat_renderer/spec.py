@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiat.aspect import Aspect
+from aiat.framing import Layout
 from aiat_renderer.layout import Rect
 
 
@@ -23,6 +24,9 @@ class RenderSpec:
     aspect: Aspect | None = None
     x_center: float | None = None
     roi: Rect | None = None
+    layout: Layout | None = None
+    slide: Rect | None = None
+    speaker: Rect | None = None
     font: str = ""
     text_color: str = ""
     accent_color: str = ""
@@ -58,6 +62,10 @@ class RenderOutcome:
     srt_path: str
     width: int
     height: int
+    layout: Layout = Layout.CROP
+    slide: Rect | None = None
+    speaker: Rect | None = None
+    analysis_seconds: float = 0.0
 
 
 ProgressFn = Callable[[RenderProgress], None]

@@ -25,31 +25,35 @@ _sym_db = _symbol_database.Default()
 from aiat.common.v1 import transcript_pb2 as aiat_dot_common_dot_v1_dot_transcript__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61iat/renderer/v1/renderer.proto\x12\x10\x61iat.renderer.v1\x1a\x1f\x61iat/common/v1/transcript.proto\"f\n\x04\x43rop\x12\x15\n\x08x_center\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\r\n\x05roi_x\x18\x02 \x01(\x05\x12\r\n\x05roi_y\x18\x03 \x01(\x05\x12\r\n\x05roi_w\x18\x04 \x01(\x05\x12\r\n\x05roi_h\x18\x05 \x01(\x05\x42\x0b\n\t_x_center\"j\n\x05\x42rand\x12\x0c\n\x04\x66ont\x18\x01 \x01(\t\x12\x12\n\ntext_color\x18\x02 \x01(\t\x12\x14\n\x0c\x61\x63\x63\x65nt_color\x18\x03 \x01(\t\x12\x16\n\x0etitle_position\x18\x04 \x01(\t\x12\x11\n\tlogo_path\x18\x05 \x01(\t\"=\n\x05Intro\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\x12\x12\n\nvideo_path\x18\x03 \x01(\t\"G\n\x08\x43\x61ptions\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x17\n\x0fhighlight_words\x18\x02 \x01(\x08\x12\x11\n\twrite_srt\x18\x03 \x01(\x08\"\x8d\x02\n\x0bRenderStyle\x12(\n\x06\x61spect\x18\x01 \x01(\x0e\x32\x18.aiat.renderer.v1.Aspect\x12$\n\x04\x63rop\x18\x02 \x01(\x0b\x32\x16.aiat.renderer.v1.Crop\x12&\n\x05\x62rand\x18\x03 \x01(\x0b\x32\x17.aiat.renderer.v1.Brand\x12&\n\x05intro\x18\x04 \x01(\x0b\x32\x17.aiat.renderer.v1.Intro\x12,\n\x08\x63\x61ptions\x18\x05 \x01(\x0b\x32\x1a.aiat.renderer.v1.Captions\x12\x1c\n\x0fnormalize_audio\x18\x06 \x01(\x08H\x00\x88\x01\x01\x42\x12\n\x10_normalize_audio\"\xdd\x01\n\rRenderRequest\x12\x13\n\x0bsource_path\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x01\x12\x13\n\x0boutput_path\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\x0e\n\x06module\x18\x06 \x01(\t\x12\x14\n\x0csession_name\x18\x07 \x01(\t\x12,\n\x05style\x18\x08 \x01(\x0b\x32\x1d.aiat.renderer.v1.RenderStyle\x12#\n\x05words\x18\t \x03(\x0b\x32\x14.aiat.common.v1.Word\"\x8b\x01\n\x0cRenderResult\x12\x13\n\x0boutput_path\x18\x01 \x01(\t\x12\x10\n\x08\x64uration\x18\x02 \x01(\x01\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\x0f\n\x07\x65ncoder\x18\x04 \x01(\t\x12\x10\n\x08srt_path\x18\x05 \x01(\t\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\"y\n\x0eRenderResponse\x12,\n\x08progress\x18\x01 \x01(\x0b\x32\x18.aiat.common.v1.ProgressH\x00\x12\x30\n\x06result\x18\x02 \x01(\x0b\x32\x1e.aiat.renderer.v1.RenderResultH\x00\x42\x07\n\x05\x65vent*^\n\x06\x41spect\x12\x16\n\x12\x41SPECT_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41SPECT_LANDSCAPE\x10\x01\x12\x13\n\x0f\x41SPECT_VERTICAL\x10\x02\x12\x11\n\rASPECT_SQUARE\x10\x03\x32`\n\x0fRendererService\x12M\n\x06Render\x12\x1f.aiat.renderer.v1.RenderRequest\x1a .aiat.renderer.v1.RenderResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61iat/renderer/v1/renderer.proto\x12\x10\x61iat.renderer.v1\x1a\x1f\x61iat/common/v1/transcript.proto\"4\n\x06Region\x12\t\n\x01x\x18\x01 \x01(\x05\x12\t\n\x01y\x18\x02 \x01(\x05\x12\t\n\x01w\x18\x03 \x01(\x05\x12\t\n\x01h\x18\x04 \x01(\x05\"f\n\x04\x43rop\x12\x15\n\x08x_center\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\r\n\x05roi_x\x18\x02 \x01(\x05\x12\r\n\x05roi_y\x18\x03 \x01(\x05\x12\r\n\x05roi_w\x18\x04 \x01(\x05\x12\r\n\x05roi_h\x18\x05 \x01(\x05\x42\x0b\n\t_x_center\"j\n\x05\x42rand\x12\x0c\n\x04\x66ont\x18\x01 \x01(\t\x12\x12\n\ntext_color\x18\x02 \x01(\t\x12\x14\n\x0c\x61\x63\x63\x65nt_color\x18\x03 \x01(\t\x12\x16\n\x0etitle_position\x18\x04 \x01(\t\x12\x11\n\tlogo_path\x18\x05 \x01(\t\"=\n\x05Intro\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x0f\n\x07seconds\x18\x02 \x01(\x01\x12\x12\n\nvideo_path\x18\x03 \x01(\t\"G\n\x08\x43\x61ptions\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x17\n\x0fhighlight_words\x18\x02 \x01(\x08\x12\x11\n\twrite_srt\x18\x03 \x01(\x08\"\x8b\x03\n\x0bRenderStyle\x12(\n\x06\x61spect\x18\x01 \x01(\x0e\x32\x18.aiat.renderer.v1.Aspect\x12$\n\x04\x63rop\x18\x02 \x01(\x0b\x32\x16.aiat.renderer.v1.Crop\x12&\n\x05\x62rand\x18\x03 \x01(\x0b\x32\x17.aiat.renderer.v1.Brand\x12&\n\x05intro\x18\x04 \x01(\x0b\x32\x17.aiat.renderer.v1.Intro\x12,\n\x08\x63\x61ptions\x18\x05 \x01(\x0b\x32\x1a.aiat.renderer.v1.Captions\x12\x1c\n\x0fnormalize_audio\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12(\n\x06layout\x18\x07 \x01(\x0e\x32\x18.aiat.renderer.v1.Layout\x12\'\n\x05slide\x18\x08 \x01(\x0b\x32\x18.aiat.renderer.v1.Region\x12)\n\x07speaker\x18\t \x01(\x0b\x32\x18.aiat.renderer.v1.RegionB\x12\n\x10_normalize_audio\"\xdd\x01\n\rRenderRequest\x12\x13\n\x0bsource_path\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x01\x12\x13\n\x0boutput_path\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\x0e\n\x06module\x18\x06 \x01(\t\x12\x14\n\x0csession_name\x18\x07 \x01(\t\x12,\n\x05style\x18\x08 \x01(\x0b\x32\x1d.aiat.renderer.v1.RenderStyle\x12#\n\x05words\x18\t \x03(\x0b\x32\x14.aiat.common.v1.Word\"\x89\x02\n\x0cRenderResult\x12\x13\n\x0boutput_path\x18\x01 \x01(\t\x12\x10\n\x08\x64uration\x18\x02 \x01(\x01\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\x0f\n\x07\x65ncoder\x18\x04 \x01(\t\x12\x10\n\x08srt_path\x18\x05 \x01(\t\x12\r\n\x05width\x18\x06 \x01(\x05\x12\x0e\n\x06height\x18\x07 \x01(\x05\x12(\n\x06layout\x18\x08 \x01(\x0e\x32\x18.aiat.renderer.v1.Layout\x12\'\n\x05slide\x18\t \x01(\x0b\x32\x18.aiat.renderer.v1.Region\x12)\n\x07speaker\x18\n \x01(\x0b\x32\x18.aiat.renderer.v1.Region\"y\n\x0eRenderResponse\x12,\n\x08progress\x18\x01 \x01(\x0b\x32\x18.aiat.common.v1.ProgressH\x00\x12\x30\n\x06result\x18\x02 \x01(\x0b\x32\x1e.aiat.renderer.v1.RenderResultH\x00\x42\x07\n\x05\x65vent*^\n\x06\x41spect\x12\x16\n\x12\x41SPECT_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41SPECT_LANDSCAPE\x10\x01\x12\x13\n\x0f\x41SPECT_VERTICAL\x10\x02\x12\x11\n\rASPECT_SQUARE\x10\x03*d\n\x06Layout\x12\x16\n\x12LAYOUT_UNSPECIFIED\x10\x00\x12\x0f\n\x0bLAYOUT_AUTO\x10\x01\x12\x0f\n\x0bLAYOUT_CROP\x10\x02\x12\x0e\n\nLAYOUT_FIT\x10\x03\x12\x10\n\x0cLAYOUT_STACK\x10\x04\x32`\n\x0fRendererService\x12M\n\x06Render\x12\x1f.aiat.renderer.v1.RenderRequest\x1a .aiat.renderer.v1.RenderResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aiat.renderer.v1.renderer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ASPECT']._serialized_start=1195
-  _globals['_ASPECT']._serialized_end=1289
-  _globals['_CROP']._serialized_start=86
-  _globals['_CROP']._serialized_end=188
-  _globals['_BRAND']._serialized_start=190
-  _globals['_BRAND']._serialized_end=296
-  _globals['_INTRO']._serialized_start=298
-  _globals['_INTRO']._serialized_end=359
-  _globals['_CAPTIONS']._serialized_start=361
-  _globals['_CAPTIONS']._serialized_end=432
-  _globals['_RENDERSTYLE']._serialized_start=435
-  _globals['_RENDERSTYLE']._serialized_end=704
-  _globals['_RENDERREQUEST']._serialized_start=707
-  _globals['_RENDERREQUEST']._serialized_end=928
-  _globals['_RENDERRESULT']._serialized_start=931
-  _globals['_RENDERRESULT']._serialized_end=1070
-  _globals['_RENDERRESPONSE']._serialized_start=1072
-  _globals['_RENDERRESPONSE']._serialized_end=1193
-  _globals['_RENDERERSERVICE']._serialized_start=1291
-  _globals['_RENDERERSERVICE']._serialized_end=1387
+  _globals['_ASPECT']._serialized_start=1501
+  _globals['_ASPECT']._serialized_end=1595
+  _globals['_LAYOUT']._serialized_start=1597
+  _globals['_LAYOUT']._serialized_end=1697
+  _globals['_REGION']._serialized_start=86
+  _globals['_REGION']._serialized_end=138
+  _globals['_CROP']._serialized_start=140
+  _globals['_CROP']._serialized_end=242
+  _globals['_BRAND']._serialized_start=244
+  _globals['_BRAND']._serialized_end=350
+  _globals['_INTRO']._serialized_start=352
+  _globals['_INTRO']._serialized_end=413
+  _globals['_CAPTIONS']._serialized_start=415
+  _globals['_CAPTIONS']._serialized_end=486
+  _globals['_RENDERSTYLE']._serialized_start=489
+  _globals['_RENDERSTYLE']._serialized_end=884
+  _globals['_RENDERREQUEST']._serialized_start=887
+  _globals['_RENDERREQUEST']._serialized_end=1108
+  _globals['_RENDERRESULT']._serialized_start=1111
+  _globals['_RENDERRESULT']._serialized_end=1376
+  _globals['_RENDERRESPONSE']._serialized_start=1378
+  _globals['_RENDERRESPONSE']._serialized_end=1499
+  _globals['_RENDERERSERVICE']._serialized_start=1699
+  _globals['_RENDERERSERVICE']._serialized_end=1795
 # @@protoc_insertion_point(module_scope)

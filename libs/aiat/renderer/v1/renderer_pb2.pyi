@@ -14,10 +14,35 @@ class Aspect(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ASPECT_LANDSCAPE: _ClassVar[Aspect]
     ASPECT_VERTICAL: _ClassVar[Aspect]
     ASPECT_SQUARE: _ClassVar[Aspect]
+
+class Layout(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LAYOUT_UNSPECIFIED: _ClassVar[Layout]
+    LAYOUT_AUTO: _ClassVar[Layout]
+    LAYOUT_CROP: _ClassVar[Layout]
+    LAYOUT_FIT: _ClassVar[Layout]
+    LAYOUT_STACK: _ClassVar[Layout]
 ASPECT_UNSPECIFIED: Aspect
 ASPECT_LANDSCAPE: Aspect
 ASPECT_VERTICAL: Aspect
 ASPECT_SQUARE: Aspect
+LAYOUT_UNSPECIFIED: Layout
+LAYOUT_AUTO: Layout
+LAYOUT_CROP: Layout
+LAYOUT_FIT: Layout
+LAYOUT_STACK: Layout
+
+class Region(_message.Message):
+    __slots__ = ("x", "y", "w", "h")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    W_FIELD_NUMBER: _ClassVar[int]
+    H_FIELD_NUMBER: _ClassVar[int]
+    x: int
+    y: int
+    w: int
+    h: int
+    def __init__(self, x: _Optional[int] = ..., y: _Optional[int] = ..., w: _Optional[int] = ..., h: _Optional[int] = ...) -> None: ...
 
 class Crop(_message.Message):
     __slots__ = ("x_center", "roi_x", "roi_y", "roi_w", "roi_h")
@@ -68,20 +93,26 @@ class Captions(_message.Message):
     def __init__(self, enabled: _Optional[bool] = ..., highlight_words: _Optional[bool] = ..., write_srt: _Optional[bool] = ...) -> None: ...
 
 class RenderStyle(_message.Message):
-    __slots__ = ("aspect", "crop", "brand", "intro", "captions", "normalize_audio")
+    __slots__ = ("aspect", "crop", "brand", "intro", "captions", "normalize_audio", "layout", "slide", "speaker")
     ASPECT_FIELD_NUMBER: _ClassVar[int]
     CROP_FIELD_NUMBER: _ClassVar[int]
     BRAND_FIELD_NUMBER: _ClassVar[int]
     INTRO_FIELD_NUMBER: _ClassVar[int]
     CAPTIONS_FIELD_NUMBER: _ClassVar[int]
     NORMALIZE_AUDIO_FIELD_NUMBER: _ClassVar[int]
+    LAYOUT_FIELD_NUMBER: _ClassVar[int]
+    SLIDE_FIELD_NUMBER: _ClassVar[int]
+    SPEAKER_FIELD_NUMBER: _ClassVar[int]
     aspect: Aspect
     crop: Crop
     brand: Brand
     intro: Intro
     captions: Captions
     normalize_audio: bool
-    def __init__(self, aspect: _Optional[_Union[Aspect, str]] = ..., crop: _Optional[_Union[Crop, _Mapping]] = ..., brand: _Optional[_Union[Brand, _Mapping]] = ..., intro: _Optional[_Union[Intro, _Mapping]] = ..., captions: _Optional[_Union[Captions, _Mapping]] = ..., normalize_audio: _Optional[bool] = ...) -> None: ...
+    layout: Layout
+    slide: Region
+    speaker: Region
+    def __init__(self, aspect: _Optional[_Union[Aspect, str]] = ..., crop: _Optional[_Union[Crop, _Mapping]] = ..., brand: _Optional[_Union[Brand, _Mapping]] = ..., intro: _Optional[_Union[Intro, _Mapping]] = ..., captions: _Optional[_Union[Captions, _Mapping]] = ..., normalize_audio: _Optional[bool] = ..., layout: _Optional[_Union[Layout, str]] = ..., slide: _Optional[_Union[Region, _Mapping]] = ..., speaker: _Optional[_Union[Region, _Mapping]] = ...) -> None: ...
 
 class RenderRequest(_message.Message):
     __slots__ = ("source_path", "start", "end", "output_path", "title", "module", "session_name", "style", "words")
@@ -106,7 +137,7 @@ class RenderRequest(_message.Message):
     def __init__(self, source_path: _Optional[str] = ..., start: _Optional[float] = ..., end: _Optional[float] = ..., output_path: _Optional[str] = ..., title: _Optional[str] = ..., module: _Optional[str] = ..., session_name: _Optional[str] = ..., style: _Optional[_Union[RenderStyle, _Mapping]] = ..., words: _Optional[_Iterable[_Union[_transcript_pb2.Word, _Mapping]]] = ...) -> None: ...
 
 class RenderResult(_message.Message):
-    __slots__ = ("output_path", "duration", "size_bytes", "encoder", "srt_path", "width", "height")
+    __slots__ = ("output_path", "duration", "size_bytes", "encoder", "srt_path", "width", "height", "layout", "slide", "speaker")
     OUTPUT_PATH_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +145,9 @@ class RenderResult(_message.Message):
     SRT_PATH_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    LAYOUT_FIELD_NUMBER: _ClassVar[int]
+    SLIDE_FIELD_NUMBER: _ClassVar[int]
+    SPEAKER_FIELD_NUMBER: _ClassVar[int]
     output_path: str
     duration: float
     size_bytes: int
@@ -121,7 +155,10 @@ class RenderResult(_message.Message):
     srt_path: str
     width: int
     height: int
-    def __init__(self, output_path: _Optional[str] = ..., duration: _Optional[float] = ..., size_bytes: _Optional[int] = ..., encoder: _Optional[str] = ..., srt_path: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+    layout: Layout
+    slide: Region
+    speaker: Region
+    def __init__(self, output_path: _Optional[str] = ..., duration: _Optional[float] = ..., size_bytes: _Optional[int] = ..., encoder: _Optional[str] = ..., srt_path: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., layout: _Optional[_Union[Layout, str]] = ..., slide: _Optional[_Union[Region, _Mapping]] = ..., speaker: _Optional[_Union[Region, _Mapping]] = ...) -> None: ...
 
 class RenderResponse(_message.Message):
     __slots__ = ("progress", "result")
