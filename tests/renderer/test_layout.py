@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import pytest
@@ -15,7 +16,11 @@ from aiat_renderer.layout import (
     PlacedText,
     Rect,
     clean_text,
+    clear_bands,
+    compose_fit,
+    compose_stack,
     compute_geometry,
+    crop_path,
     frame_layout,
     frame_rate,
     intro_card,
@@ -119,3 +124,54 @@ def test_intro_card_is_centred_and_skips_empty_parts() -> None:
     assert card[0].y == (1080 - block) // 2
     assert card[1].y == card[0].y + round(86 * 1.35)
     assert intro_card(1920, 1080, title="", module="", session_name="") == ()
+
+
+def test_intro_card_wraps_a_long_title_whole() -> None:
+    title = "Conjunctive Normal Form and the Resolution Principle for Propositional Logic " * 3
+    card = intro_card(1080, 1920, title=title, module="Logic", session_name="Week 3")
+    title_lines = [p for p in card if p.size > card[-1].size]
+    assert " ".join(p.text for p in title_lines).split() == title.split()
+    assert not any("…" in p.text for p in card)
+    assert all(len(p.text) * p.size * 0.68 <= 1080 * 0.86 + p.size for p in title_lines)  # fits the width
+    assert card[-1].y + card[-1].size <= 1920
+
+
+def test_fit_keeps_slide_text_between_title_and_caption_bands() -> None:
+    bands = clear_bands(1280, 720, title="A title", captions=True, title_at_top=True)
+    keep = Rect(20, 30, 900, 400)  # slide text reaching the top of the frame
+    comp = compose_fit(1280, 720, 1280, 720, keep=keep, bands=bands)
+    (tile,) = comp.tiles
+    assert tile.source is None
+    assert 0 <= tile.target.y and tile.target.y + tile.target.h <= 720  # the whole frame stays in
+    assert comp.clear[0] >= bands[0] and comp.clear[1] <= 720 - bands[1]
+    layout = frame_layout(Aspect.LANDSCAPE, 1280, 720, title="A title", title_at_top=True, clear=comp.clear)
+    assert layout.title[0].y + layout.title[0].size <= comp.clear[0]
+    assert layout.captions.top and layout.captions.margin_v >= comp.clear[1]
+    vertical = compose_fit(1080, 1920, 1280, 720, keep=keep, bands=(300, 300))
+    assert vertical.tiles[0].target == Rect(0, 656, 1080, 608)  # full width, centred: the bands had room
+
+
+def test_stack_puts_the_slide_on_top_at_full_width_and_the_speaker_below() -> None:
+    slide, speaker = Rect(20, 30, 900, 400), Rect(900, 420, 380, 300)
+    comp = compose_stack(1080, 1920, slide, speaker, src_w=1280, src_h=720, bands=(300, 260))
+    assert comp is not None
+    top, bottom = comp.tiles
+    assert top.source == slide and top.target.w == 1080
+    assert bottom.source == speaker and bottom.target.y >= top.target.y + top.target.h
+    assert comp.clear == (top.target.y, bottom.target.y + bottom.target.h)
+    assert 300 <= comp.clear[0] and comp.clear[1] <= 1920 - 260
+    assert compose_stack(1080, 600, slide, speaker, src_w=1280, src_h=720, bands=(200, 200)) is None
+
+
+def test_crop_path_holds_still_for_a_jittery_speaker_and_pans_smoothly_for_a_walking_one() -> None:
+    jitter = [(i * 0.4, 640 + (25 if i % 2 else -25) + (300 if i == 7 else 0)) for i in range(20)]
+    assert len(crop_path(jitter, 404, 1280, max_speed=192, hold=60)) == 1  # one outlier, small wobble
+    walk = [(i * 0.4, 300 + 100 * i * 0.4 + (10 if i % 2 else -10)) for i in range(16)]
+    path = crop_path(walk, 404, 1280, max_speed=192, hold=60)
+    lefts = [x for _, x in path]
+    assert lefts == sorted(lefts) and len(path) > 2  # never turns back
+    for (t0, x0), (t1, x1) in itertools.pairwise(path):
+        assert abs(x1 - x0) <= 192 * (t1 - t0) + 1
+    for t, centre in walk[2:-2]:
+        left = next(x for pt, x in reversed(path) if pt <= t)
+        assert left - 60 <= centre <= left + 404 + 60
