@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from aiat.aspect import Aspect
+from aiat.framing import Layout
 
 # A hard cap on a plan's length in the body itself, before the configurable AIAT_MAX_PLAN_SNIPPETS check.
 PLAN_BODY_MAX = 10_000
@@ -120,6 +121,7 @@ class ProcessIn(BaseModel):
     aspect: Aspect | None = None
     captions: bool | None = None
     intro: bool | None = None
+    layout: Layout | None = None
 
 
 class ProcessOut(BaseModel):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from aiat import transcripts
 from aiat.aspect import Aspect
 from aiat.common.v1 import transcript_pb2
+from aiat.framing import Layout
 from aiat.jobs.v1 import jobs_pb2
 from aiat.renderer.v1 import renderer_pb2
 from aiat.store import MediaStore
@@ -181,6 +182,7 @@ class RenderRunner:
             session_name=inputs.session_name,
             style=renderer_pb2.RenderStyle(
                 aspect=aspect.proto,
+                layout=Layout(opts["layout"]).proto if "layout" in opts else None,
                 intro=renderer_pb2.Intro(enabled=intro),
                 captions=renderer_pb2.Captions(enabled=captions, highlight_words=True, write_srt=captions),
             ),
