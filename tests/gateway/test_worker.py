@@ -177,7 +177,9 @@ async def test_redelivered_job_resumes_without_duplicate_snippets(
     analyzer_settings = AnalyzerSettings.model_validate(
         {"engine": "lexical", "min_seconds": 5, "max_seconds": 30, "port": 0}
     )
-    app = create_app(analyzer_settings, build_engine(analyzer_settings))  # lexical: nothing to load
+    analyzer_engine = build_engine(analyzer_settings)
+    analyzer_engine.load()  # lexical: nothing to open, but the servicer answers UNAVAILABLE before load()
+    app = create_app(analyzer_settings, analyzer_engine)
     port = await app.start()
     await app.set_serving(True)
     try:
