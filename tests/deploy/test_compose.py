@@ -118,3 +118,9 @@ def test_no_committed_secrets_and_every_required_variable_is_documented() -> Non
     for name in set(REQUIRED.findall(text)) | {m for m, _ in DEFAULT.findall(text)}:
         assert name in example, f"{name} is not in .env.example"
     assert example["POSTGRES_PASSWORD"] == "", ".env.example must not carry a password"
+
+
+def test_worker_is_checked_on_its_health_endpoint() -> None:
+    worker = merged()["worker"]
+    port = worker["environment"]["AIAT_WORKER_HEALTH_PORT"]
+    assert worker["healthcheck"]["test"][-1] == f"http://127.0.0.1:{port}/healthz"

@@ -270,3 +270,22 @@ def test_production_volumes_name_a_storage_class() -> None:
         pvc = find(objs, "PersistentVolumeClaim", name)
         assert pvc["spec"].get("storageClassName"), name
         assert pvc["spec"]["accessModes"] == ["ReadWriteMany"], name
+
+
+@dirs
+def test_worker_is_probed_on_its_health_endpoint(directory: Path) -> None:
+    worker = next(
+        c for c in containers(find(render(directory), "Deployment", "aiat-worker")) if c["name"] == "worker"
+    )
+    env = env_of(worker)
+    port = int(env["AIAT_WORKER_HEALTH_PORT"])
+    assert env["AIAT_WORKER_HEALTH_HOST"] == "0.0.0.0"  # the kubelet probes the pod IP
+    assert {"name": "health", "containerPort": port} in worker["ports"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert worker[probe]["httpGet"] == {"path": "/healthz", "port": "health"}, probe
+
+
+def test_production_jobs_stream_is_replicated_on_every_nats_node() -> None:
+    objs = render(PRODUCTION)
+    replicas = find(objs, "StatefulSet", "aiat-nats")["spec"]["replicas"]
+    assert config_map(objs)["AIAT_JOBS_STREAM_REPLICAS"] == str(replicas)
