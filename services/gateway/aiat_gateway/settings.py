@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator, model_validator
+from pathlib import Path
+
+from limits import parse_many
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from aiat.aspect import Aspect
@@ -18,6 +21,10 @@ class GatewaySettings(AiatSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    api_keys: SecretStr = SecretStr("")
+    api_keys_file: Path | None = None
+    auth_disabled: bool = False
+    rate_limit: str = "30/minute"
 
     transcriber_addr: str = "127.0.0.1:50051"
     analyzer_addr: str = "127.0.0.1:50052"
@@ -57,6 +64,21 @@ class GatewaySettings(AiatSettings):
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("api_keys_file", mode="before")
+    @classmethod
+    def _no_file(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f"not a rate limit such as '30/minute' or '10/second;500/hour': {exc}") from exc
         return value
 
     @field_validator("jobs_stream_replicas")
