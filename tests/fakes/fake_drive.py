@@ -125,6 +125,9 @@ class FakeEntry:
     chunked: bool = False
     break_after: int = 0
     breaks: int = 0
+    hold_after: int = -1
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
     uuids: set[str] = field(default_factory=set)
 
     def size(self) -> int:
@@ -312,6 +315,10 @@ class _Handler(BaseHTTPRequestHandler):
                 limit = min(total, start + entry.break_after)
         pos = start
         while pos < limit:
+            if 0 <= entry.hold_after <= pos:
+                entry.hold_after = -1  # one response parks; the ones after it flow
+                entry.held.set()
+                entry.release.wait(120)
             chunk = entry.read(pos, min(limit, pos + (64 << 10)))
             if not chunk:
                 break
@@ -480,6 +487,17 @@ class FakeDrive:
         with self.lock:
             entry = self.entries[file_id]
             entry.break_after, entry.breaks = after_bytes, times
+
+    def hold_next(self, file_id: str, after_bytes: int) -> tuple[threading.Event, threading.Event]:
+        """Park the next body response of `file_id` after `after_bytes` bytes; returns (held, release) events.
+
+        `held` is set once a response is parked mid-transfer; setting `release` lets it go on.
+        """
+        with self.lock:
+            entry = self.entries[file_id]
+            entry.held, entry.release = threading.Event(), threading.Event()
+            entry.hold_after = after_bytes
+            return entry.held, entry.release
 
     def set_range_mode(self, file_id: str, mode: RangeMode) -> None:
         """How Range requests are answered: ok (206), ignore (200 full), wrong (bad Content-Range), 416."""
