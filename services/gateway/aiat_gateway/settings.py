@@ -18,6 +18,8 @@ class GatewaySettings(AiatSettings):
     model_config = SettingsConfigDict(env_prefix="AIAT_", extra="ignore", populate_by_name=True)
 
     database_url: str = ""
+    database_connect_timeout_seconds: float = 5.0
+    database_pool_timeout_seconds: float = 5.0
     nats_url: str = "nats://127.0.0.1:4222"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -47,6 +49,10 @@ class GatewaySettings(AiatSettings):
     worker_grace_seconds: float = 60.0
     worker_health_host: str = "127.0.0.1"
     worker_health_port: int | None = None
+    stack_restart_backoff_seconds: float = 1.0
+    stack_restart_backoff_max_seconds: float = 30.0
+    stack_max_restarts: int = 5
+    stack_restart_window_seconds: float = 300.0
 
     transcribe_timeout_seconds: float = 4 * 3600.0
     analyze_timeout_seconds: float = 3600.0
@@ -59,7 +65,7 @@ class GatewaySettings(AiatSettings):
     render_intro: bool = True
     render_captions: bool = True
 
-    @field_validator("job_max_deliver", "worker_concurrency", "max_plan_snippets")
+    @field_validator("job_max_deliver", "worker_concurrency", "max_plan_snippets", "stack_max_restarts")
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
