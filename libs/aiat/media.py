@@ -1,17 +1,21 @@
-"""Media facts without ffprobe: PyAV opens any container FFmpeg reads. Also finds the ffmpeg binary."""
+"""Media facts without ffprobe: PyAV opens the allowed containers (safe_media). Also finds the ffmpeg binary."""
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
-from dataclasses import dataclass
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
 from aiat.errors import InvalidInput, MediaNotFound
+from aiat.safe_media import RefusedMedia, demuxer_of, open_media
 from aiat.store import MediaStore, StorePathError
 
 
@@ -34,11 +38,16 @@ class MediaInfo:
     audio_codec: str = ""
     sample_rate: int = 0
 
+    @property
+    def demuxer(self) -> str:
+        """The FFmpeg demuxer that read the file ("mov" for "mov,mp4,m4a,…")."""
+        return demuxer_of(self.format_name)
+
 
 def probe(path: Path) -> MediaInfo:
     """Read container and stream facts; raise UnreadableMedia for anything FFmpeg cannot use."""
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             video = next(iter(container.streams.video), None)
             audio = next(iter(container.streams.audio), None)
             if video is None and audio is None:
@@ -62,8 +71,31 @@ def probe(path: Path) -> MediaInfo:
             )
     except UnreadableMedia:
         raise
+    except RefusedMedia as exc:
+        raise UnreadableMedia(str(exc)) from exc
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise UnreadableMedia(f"not a readable media file ({exc.__class__.__name__}: {exc})") from exc
+
+
+def probe_isolated(path: Path, timeout: float) -> MediaInfo:
+    """probe() in a child process killed after `timeout` seconds, so a hostile file cannot hold the caller."""
+    command = [sys.executable, "-m", "aiat.media", str(path)]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise UnreadableMedia(f"reading the media took longer than {timeout:g} s") from exc
+    try:
+        answer = json.loads(done.stdout)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        # Killed by a signal or crashed inside FFmpeg: the file is not usable either way.
+        raise UnreadableMedia(f"the media reader stopped with exit status {done.returncode}")
+    if "error" in answer:
+        raise UnreadableMedia(str(answer["error"]))
+    return MediaInfo(**answer)
 
 
 def _duration(container: av.container.InputContainer, *streams: av.stream.Stream | None) -> float:
@@ -109,3 +141,17 @@ def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def _main(argv: list[str]) -> int:
+    """`python -m aiat.media FILE`: the probe as one JSON line (the child of probe_isolated)."""
+    try:
+        answer: dict[str, object] = asdict(probe(Path(argv[1])))
+    except UnreadableMedia as exc:
+        answer = {"error": str(exc)}
+    sys.stdout.write(json.dumps(answer) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv))

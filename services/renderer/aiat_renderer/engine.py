@@ -14,6 +14,7 @@ from aiat.aspect import Aspect
 from aiat.errors import EngineUnavailable, InvalidInput, MediaNotFound, StartupError
 from aiat.framing import Layout
 from aiat.media import MediaInfo, ffmpeg_exe, probe, store_media, store_path
+from aiat.safe_media import ffmpeg_input_args
 from aiat.store import MediaStore
 from aiat_renderer import captions
 from aiat_renderer.encoders import Encoder, detect_encoder
@@ -201,7 +202,8 @@ class FfmpegEngine:
         )
 
         args = [self.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-        args += [*encoder.decode_args, "-ss", f"{start:.6f}", "-t", f"{duration:.6f}", "-i", str(src)]
+        args += [*encoder.decode_args, "-ss", f"{start:.6f}", "-t", f"{duration:.6f}"]
+        args += [*ffmpeg_input_args(info.format_name), "-i", str(src)]
         next_input = 1
         audio_input = 0
         if not info.has_audio:
@@ -233,7 +235,7 @@ class FfmpegEngine:
                 raise InvalidInput(f"intro video {intro_video!r} is longer than {MAX_INTRO_SECONDS:g} s")
             graph.intro_seconds = whole_frames(iinfo.duration, rate)
             graph.intro_input, graph.intro_has_audio = next_input, iinfo.has_audio
-            args += ["-i", str(ipath)]
+            args += [*ffmpeg_input_args(iinfo.format_name), "-i", str(ipath)]
             next_input += 1
         elif intro_on:
             seconds = spec.intro_seconds if spec.intro_seconds > 0 else s.intro_seconds

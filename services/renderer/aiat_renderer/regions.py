@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aiat.errors import Cancelled, InvalidInput
+from aiat.safe_media import open_media
 from aiat_renderer.layout import Rect
 
 Gray = npt.NDArray[np.uint8]
@@ -57,7 +58,7 @@ def analyze(
 ) -> Analysis:
     """Detect the slide and speaker regions of [start, start + duration] from `samples` frame pairs."""
     t0 = time.perf_counter()
-    with av.open(str(path)) as container:
+    with open_media(path) as container:
         stream = container.streams.video[0]
         src_w, src_h = int(stream.codec_context.width), int(stream.codec_context.height)
         frames = _sample(container, start, duration, samples, cancel)

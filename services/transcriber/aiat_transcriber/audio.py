@@ -13,6 +13,7 @@ import numpy as np
 
 from aiat.errors import Cancelled, InvalidInput
 from aiat.media import store_media
+from aiat.safe_media import RefusedMedia, open_media
 from aiat.store import MediaStore
 
 SAMPLE_RATE = 16000
@@ -70,7 +71,7 @@ def iter_audio_chunks(
                 del buffer
                 pending = [rest]
                 pending_samples = len(rest)
-    except (av.FFmpegError, OSError) as exc:
+    except (av.FFmpegError, OSError, RefusedMedia) as exc:
         raise InvalidInput(f"cannot decode the audio track ({exc.__class__.__name__}: {exc})") from exc
     if pending_samples or offset_samples == 0:
         yield AudioChunk(offset_samples / SAMPLE_RATE, _to_float(np.concatenate(pending or [_EMPTY])))
@@ -98,7 +99,7 @@ def _decoded_pieces(path: Path, cancel: threading.Event | None) -> Iterator[np.n
     resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     fifo = av.AudioFifo()
     try:
-        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        with open_media(path, metadata_errors="ignore") as container:
             for frame in _valid_frames(container.decode(audio=0)):
                 if cancel is not None and cancel.is_set():
                     raise Cancelled("cancelled by the caller")
