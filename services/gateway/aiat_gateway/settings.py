@@ -36,6 +36,12 @@ class GatewaySettings(AiatSettings):
     drive_max_bytes: int = 20 * 1024**3
     drive_timeout_seconds: float = 60.0
 
+    media_probe_timeout_seconds: float = 60.0
+    media_max_duration_seconds: float = 6 * 3600.0
+    media_max_width: int = 4096
+    media_max_height: int = 4096
+    api_max_body_bytes: int = 1024**2
+
     jobs_stream: str = "AIAT_JOBS"
     jobs_stream_replicas: int = 1
     job_ack_wait_seconds: float = 60.0
