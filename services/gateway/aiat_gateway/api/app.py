@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from aiat.store import MediaStore, StorePathError
+from aiat_gateway.api.auth import UNAUTHORIZED_RESPONSE, access_from_settings, require_api_key
 from aiat_gateway.api.deps import AppState
 from aiat_gateway.api.routes import health, sessions, snippets
-from aiat_gateway.db.connection import make_engine, make_session_factory
+from aiat_gateway.db.connection import is_unavailable, make_engine, make_session_factory
 from aiat_gateway.errors import DomainError
 from aiat_gateway.nats_client import NatsClient
 from aiat_gateway.settings import GatewaySettings
@@ -23,13 +25,19 @@ API_PREFIX = "/api/v1"
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """Build the gateway app; the schema must already be migrated (`aiat-gateway migrate`)."""
     settings = settings or GatewaySettings()
-    db_engine = make_engine(settings.sqlalchemy_url)
+    access = access_from_settings(settings)  # AccessConfigError before anything opens
+    db_engine = make_engine(
+        settings.sqlalchemy_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        pool_timeout=settings.database_pool_timeout_seconds,
+    )
     state = AppState(
         settings=settings,
         db_engine=db_engine,
         session_factory=make_session_factory(db_engine),
         store=MediaStore(settings.media_root),
         nats=NatsClient(settings.nats_url, settings.jobs_stream, replicas=settings.jobs_stream_replicas),
+        access=access,
     )
 
     @asynccontextmanager
@@ -46,9 +54,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.aiat = state
-    app.include_router(sessions.router, prefix=API_PREFIX)
-    app.include_router(snippets.router, prefix=API_PREFIX)
-    app.include_router(snippets.output_router)
+    # Without keys (loopback or AIAT_AUTH_DISABLED) no security is declared, so the schema tells the truth.
+    guard = [] if access.open else [Depends(require_api_key)]
+    unauthorized = {} if access.open else UNAUTHORIZED_RESPONSE
+    app.include_router(sessions.router, prefix=API_PREFIX, dependencies=guard, responses=unauthorized)
+    app.include_router(snippets.router, prefix=API_PREFIX, dependencies=guard, responses=unauthorized)
+    app.include_router(snippets.output_router, dependencies=guard, responses=unauthorized)
     app.include_router(health.router)
 
     @app.exception_handler(DomainError)
@@ -58,6 +69,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.exception_handler(StorePathError)
     async def _bad_path(_request: Request, exc: StorePathError) -> JSONResponse:
         return JSONResponse({"detail": "no such file"}, status_code=404)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database_down(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if not is_unavailable(exc):
+            raise exc
+        # The pool replaces dead connections on its own (pre-ping), so the client only has to come back.
+        body = {"detail": "The database is unavailable; try again shortly"}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

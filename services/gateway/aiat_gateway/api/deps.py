@@ -1,9 +1,9 @@
-"""FastAPI dependencies: settings, DB sessions, the NATS client, the media store."""
+"""FastAPI dependencies: settings, DB sessions, the NATS client, the media store, access control."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiat.store import MediaStore
+from aiat_gateway.api.auth import Access
 from aiat_gateway.nats_client import NatsClient
 from aiat_gateway.settings import GatewaySettings
 
@@ -24,6 +25,7 @@ class AppState:
     session_factory: sessionmaker[Session]
     store: MediaStore
     nats: NatsClient
+    access: Access = field(default_factory=Access)
 
 
 def get_state(request: Request) -> AppState:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from aiat import transcripts
 from aiat_gateway import sessions as logic
+from aiat_gateway.api.auth import RATE_LIMITED_RESPONSE, rate_limited
 from aiat_gateway.api.background import publish_now, publish_transition
 from aiat_gateway.api.deps import MAX_ID, Db, RowId, State
 from aiat_gateway.db.models import LectureSession
@@ -25,6 +26,7 @@ from aiat_gateway.schemas import (
 )
 
 router = APIRouter(tags=["sessions"])
+WORK = [Depends(rate_limited)]
 
 
 def session_out(session: LectureSession, count: int | None = None) -> SessionOut:
@@ -40,7 +42,7 @@ def results_out(session: LectureSession) -> SessionResultsOut:
     return SessionResultsOut(**base, snippets=[SnippetOut.model_validate(s) for s in session.snippets])
 
 
-@router.post("/upload-session", response_model=SessionOut)
+@router.post("/upload-session", response_model=SessionOut, dependencies=WORK, responses=RATE_LIMITED_RESPONSE)
 def upload_session(
     body: UploadSessionRequest, db: Db, state: State, background: BackgroundTasks
 ) -> SessionOut:
@@ -55,7 +57,12 @@ def upload_session(
     return session_out(session, 0)
 
 
-@router.post("/sessions/{session_id}/retry", response_model=SessionOut)
+@router.post(
+    "/sessions/{session_id}/retry",
+    response_model=SessionOut,
+    dependencies=WORK,
+    responses=RATE_LIMITED_RESPONSE,
+)
 def retry_session(session_id: RowId, db: Db, state: State, background: BackgroundTasks) -> SessionOut:
     """Process a Failed session again (steps already done, such as the download, are kept)."""
     session, transition = logic.retry_session(db, session_id)

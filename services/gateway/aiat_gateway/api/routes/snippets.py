@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks
+from fastapi import APIRouter, BackgroundTasks, Depends
 from fastapi.responses import FileResponse
 
 from aiat_gateway import tasks as logic
+from aiat_gateway.api.auth import RATE_LIMITED_RESPONSE, rate_limited
 from aiat_gateway.api.background import publish_now
 from aiat_gateway.api.deps import Db, RowId, State, TaskId
 from aiat_gateway.errors import Conflict, NotFound
@@ -38,7 +39,12 @@ def snippet_details(snippet_id: RowId, db: Db) -> SnippetOut:
     return SnippetOut.model_validate(logic.get_snippet(db, snippet_id))
 
 
-@router.post("/snippets/{snippet_id}/process", response_model=ProcessOut)
+@router.post(
+    "/snippets/{snippet_id}/process",
+    response_model=ProcessOut,
+    dependencies=[Depends(rate_limited)],
+    responses=RATE_LIMITED_RESPONSE,
+)
 def process_snippet(
     snippet_id: RowId, db: Db, state: State, background: BackgroundTasks, body: ProcessIn | None = None
 ) -> ProcessOut:
