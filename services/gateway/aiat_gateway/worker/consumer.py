@@ -34,6 +34,14 @@ class ConsumerSpec(Generic[M]):
     touch: Callable[[M], Awaitable[None]]
 
 
+@dataclass
+class Outage:
+    """A dependency outage (the database): how to recognise its errors and tell when it is over."""
+
+    matches: Callable[[BaseException], bool]
+    over: Callable[[], Awaitable[bool]]
+
+
 def backoff(attempt: int, base: float, cap: float) -> float:
     """Delay before redelivery number `attempt + 1`: exponential, capped."""
     return float(min(cap, base * 2 ** max(0, attempt - 1)))
@@ -54,6 +62,7 @@ class JobConsumer(Generic[M]):
         backoff_base: float,
         backoff_cap: float,
         grace: float = 60.0,
+        outage: Outage | None = None,
     ) -> None:
         self.js = js
         self.stream = stream
@@ -64,6 +73,7 @@ class JobConsumer(Generic[M]):
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.grace = grace
+        self.outage = outage
         self._running: set[asyncio.Task[None]] = set()
         self.subscribed = False
 
@@ -125,7 +135,7 @@ class JobConsumer(Generic[M]):
             return
         heartbeat = asyncio.create_task(self._heartbeat(msg, job))
         try:
-            await self.spec.handle(job, attempt)
+            await self._handle_through_outages(msg, job, attempt)
         except StepError as exc:
             await self._retry_or_give_up(msg, job, attempt, str(exc))
             return
@@ -141,6 +151,26 @@ class JobConsumer(Generic[M]):
         finally:
             heartbeat.cancel()
         await msg.ack()
+
+    async def _handle_through_outages(self, msg: Msg, job: M, attempt: int) -> None:
+        """Run the job; one hit by an outage waits for its end (the heartbeat keeps the message) and runs again.
+
+        An outage is nobody's fault: it must neither use up the job's attempts nor fail it (failing needs
+        the database anyway), and waiting here beats a redelivery that finds the database still down.
+        """
+        while True:
+            try:
+                await self.spec.handle(job, attempt)
+                return
+            except Exception as exc:
+                if self.outage is None or not self.outage.matches(exc):
+                    raise
+                log.warning("job on %s hit a database outage (%s); waiting for it to end", msg.subject, exc)
+            polls = 0
+            while not await self.outage.over():
+                await asyncio.sleep(min(5.0, 0.5 * 2**polls))
+                polls += 1
+            log.info("database back; running the job on %s again", msg.subject)
 
     async def _retry_or_give_up(self, msg: Msg, job: M, attempt: int, reason: str) -> None:
         if attempt >= self.max_deliver:

@@ -12,12 +12,12 @@ from aiat.jobs.v1 import jobs_pb2
 from aiat.settings import configure_logging
 from aiat.store import MediaStore
 from aiat_gateway import lifecycle
-from aiat_gateway.db.connection import make_engine, make_session_factory
+from aiat_gateway.db.connection import is_unavailable, make_engine, make_session_factory
 from aiat_gateway.drive.download import DriveDownloader
 from aiat_gateway.nats_client import RENDER_SUBJECT, SESSION_SUBJECT, NatsClient
 from aiat_gateway.settings import GatewaySettings
 from aiat_gateway.worker.clients import ServiceClients
-from aiat_gateway.worker.consumer import ConsumerSpec, JobConsumer, M
+from aiat_gateway.worker.consumer import ConsumerSpec, JobConsumer, M, Outage
 from aiat_gateway.worker.health import HealthServer
 from aiat_gateway.worker.pipeline import SessionPipeline
 from aiat_gateway.worker.reconciler import Reconciler
@@ -32,7 +32,11 @@ class Worker:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.db_engine = make_engine(settings.sqlalchemy_url)
+        self.db_engine = make_engine(
+            settings.sqlalchemy_url,
+            connect_timeout=settings.database_connect_timeout_seconds,
+            pool_timeout=settings.database_pool_timeout_seconds,
+        )
         self.factory = make_session_factory(self.db_engine)
         self.store = MediaStore(settings.media_root)
         self.nats = NatsClient(
@@ -92,6 +96,12 @@ class Worker:
 
         return await asyncio.to_thread(ping)
 
+    async def _database_back(self) -> bool:
+        try:
+            return await self._database_up()
+        except Exception:
+            return False
+
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; jobs in hand finish (or are redelivered elsewhere after ack_wait)."""
         if self.health is not None:
@@ -116,6 +126,7 @@ class Worker:
                 concurrency=s.worker_concurrency, ack_wait=s.job_ack_wait_seconds,
                 max_deliver=s.job_max_deliver, backoff_base=s.job_backoff_seconds,
                 backoff_cap=s.job_backoff_max_seconds, grace=s.worker_grace_seconds,
+                outage=Outage(is_unavailable, self._database_back),
             )  # fmt: skip
 
         reconciler = Reconciler(self.factory, self.nats, s)

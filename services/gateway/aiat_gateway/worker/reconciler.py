@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiat_gateway import events, lifecycle, outbox
+from aiat_gateway.db.connection import is_unavailable
 from aiat_gateway.db.models import LectureSession, RenderTask, Status, TaskStatus, utcnow
 from aiat_gateway.events import Event
 from aiat_gateway.lifecycle import Transition
@@ -116,8 +117,11 @@ class Reconciler:
         while not stop.is_set():
             try:
                 await self.tick()
-            except Exception:
-                log.exception("reconciler pass failed")
+            except Exception as exc:
+                if is_unavailable(exc):  # one line per pass, not a traceback, while the database is down
+                    log.warning("reconciler pass skipped: database unavailable (%s)", exc.__class__.__name__)
+                else:
+                    log.exception("reconciler pass failed")
             try:
                 await asyncio.wait_for(stop.wait(), self.settings.reconcile_interval_seconds)
             except TimeoutError:
