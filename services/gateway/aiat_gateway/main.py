@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 
 import uvicorn
 
 from aiat.settings import configure_logging
 from aiat_gateway.api.app import create_app
+from aiat_gateway.api.auth import AccessConfigError, open_warning
 from aiat_gateway.db.migrate import upgrade
 from aiat_gateway.settings import GatewaySettings
+
+log = logging.getLogger("aiat.gateway")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,8 +27,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "migrate":
         upgrade(settings.sqlalchemy_url)
         return
+    try:
+        app = create_app(settings)
+    except AccessConfigError as exc:
+        print(f"aiat-gateway: {exc}", file=sys.stderr)
+        sys.exit(2)
+    if warning := open_warning(settings):
+        log.warning("%s", warning)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),

@@ -10,9 +10,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from sqlalchemy.engine import make_url
+
 from aiat.nats_server import NatsServer
 from aiat.net import free_port
 from aiat.settings import configure_logging
+from aiat_gateway.api.auth import AccessConfigError, access_from_settings, open_warning
 from aiat_gateway.db.migrate import upgrade
 from aiat_gateway.settings import GatewaySettings
 
@@ -28,6 +31,14 @@ class Child:
     name: str
     argv: list[str]
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+
+def masked_url(url: str) -> str:
+    """A database URL fit for a log: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is logged by its scheme only
+        return url.split(":", 1)[0] + "://…"
 
 
 def service_env(base: dict[str, str]) -> dict[str, str]:
@@ -75,7 +86,7 @@ class Stack:
             log.info("NATS with JetStream at %s", self.nats.url)
         env = service_env(env)
         upgrade(settings.sqlalchemy_url)
-        log.info("database ready at %s", settings.database_url)
+        log.info("database ready at %s", masked_url(settings.database_url))
         for child in self.children:
             child.proc = subprocess.Popen(child.argv, env=env)
             log.info("started %s (pid %d)", child.name, child.proc.pid)
@@ -84,6 +95,8 @@ class Stack:
             settings.http_host,
             settings.http_port,
         )
+        if warning := open_warning(settings):
+            log.warning("%s", warning)
 
     def watch(self) -> int:
         """Block until a signal or a child's exit; returns the exit code for the stack."""
@@ -123,6 +136,13 @@ def main() -> None:
     """Entry point of `aiat-stack` (`make run`)."""
     settings = GatewaySettings()
     configure_logging(settings.log_level)
+    try:
+        access_from_settings(
+            settings
+        )  # the gateway child would refuse too, but only after everything started
+    except AccessConfigError as exc:
+        print(f"aiat-stack: {exc}", file=sys.stderr)
+        sys.exit(2)
     stack = Stack()
     signal.signal(signal.SIGTERM, stack.request_stop)
     signal.signal(signal.SIGINT, stack.request_stop)
