@@ -32,6 +32,13 @@ def _db_ok(state: AppState) -> str:
         return "error: unavailable"
 
 
+def _service_status(name: str, answer: str) -> str:
+    """The gRPC status name only: the details carry addresses, which an open endpoint must not show."""
+    if answer != "SERVING":
+        log.warning("readiness: %s answered %s", name, answer)
+    return answer.split(":", 1)[0]
+
+
 @router.get("/readyz")
 async def readyz(state: State) -> JSONResponse:
     """Ready when the DB, NATS and each gRPC service answer; 503 naming what is not."""
@@ -45,9 +52,9 @@ async def readyz(state: State) -> JSONResponse:
     checks = {
         "database": db_status,
         "nats": "ok" if state.nats.connected else "error: not connected",
-        "transcriber": services[0],
-        "analyzer": services[1],
-        "renderer": services[2],
+        "transcriber": _service_status("transcriber", services[0]),
+        "analyzer": _service_status("analyzer", services[1]),
+        "renderer": _service_status("renderer", services[2]),
     }
     ready = all(v in ("ok", "SERVING") for v in checks.values())
     failing = [k for k, v in checks.items() if v not in ("ok", "SERVING")]
