@@ -31,6 +31,8 @@ class Child:
     name: str
     argv: list[str]
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    restarts: list[float] = field(default_factory=list)  # monotonic times of its restarts
+    restart_at: float | None = None  # set while it waits out its backoff
 
 
 def masked_url(url: str) -> str:
@@ -65,11 +67,27 @@ def children() -> list[Child]:
     ]
 
 
-class Stack:
-    """Starts and supervises the children; any child dying stops the whole stack."""
+def exit_reason(code: int) -> str:
+    """How a child ended, for the log: a signal by name (SIGKILL is what the OOM killer sends)."""
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
 
-    def __init__(self, grace: float = 30.0) -> None:
+
+class Stack:
+    """Starts the children and, as Kubernetes would, restarts any that dies with backoff; a crash loop stops all."""
+
+    def __init__(self, grace: float = 30.0, settings: GatewaySettings | None = None) -> None:
+        settings = settings or GatewaySettings()
         self.grace = grace
+        self.backoff = settings.stack_restart_backoff_seconds
+        self.backoff_cap = settings.stack_restart_backoff_max_seconds
+        self.max_restarts = settings.stack_max_restarts
+        self.window = settings.stack_restart_window_seconds
+        self.env: dict[str, str] = {}
         self.nats: NatsServer | None = None
         self.children = children()
         self._stopping = False
@@ -87,9 +105,9 @@ class Stack:
         env = service_env(env)
         upgrade(settings.sqlalchemy_url)
         log.info("database ready at %s", masked_url(settings.database_url))
+        self.env = env
         for child in self.children:
-            child.proc = subprocess.Popen(child.argv, env=env)
-            log.info("started %s (pid %d)", child.name, child.proc.pid)
+            self._spawn(child)
         log.info(
             "AIAT Snippets API at http://%s:%d/api/v1 (Ctrl-C stops everything)",
             settings.http_host,
@@ -98,14 +116,35 @@ class Stack:
         if warning := open_warning(settings):
             log.warning("%s", warning)
 
+    def _spawn(self, child: Child) -> None:
+        child.proc = subprocess.Popen(child.argv, env=self.env)
+        log.info("started %s (pid %d)", child.name, child.proc.pid)
+
     def watch(self) -> int:
-        """Block until a signal or a child's exit; returns the exit code for the stack."""
+        """Restart children that die until a signal (exit code 0) or a crash loop (exit code 1)."""
         while not self._stopping:
+            now = time.monotonic()
             for child in self.children:
-                if child.proc is not None and child.proc.poll() is not None:
-                    log.error("%s exited with code %s; stopping the stack", child.name, child.proc.returncode)
+                if child.restart_at is not None:
+                    if now >= child.restart_at:
+                        child.restart_at = None
+                        child.restarts.append(now)
+                        self._spawn(child)
+                    continue
+                if child.proc is None or child.proc.poll() is None:
+                    continue
+                reason = exit_reason(child.proc.returncode)
+                child.restarts = [t for t in child.restarts if now - t < self.window]
+                if len(child.restarts) >= self.max_restarts:
+                    log.error(
+                        "%s keeps crashing: it %s after %d restarts within %.0fs; stopping the stack",
+                        child.name, reason, len(child.restarts), self.window,
+                    )  # fmt: skip
                     return 1
-            time.sleep(0.5)
+                delay = min(self.backoff_cap, self.backoff * 2 ** len(child.restarts))
+                log.error("%s (pid %d) %s; restarting it in %.1fs", child.name, child.proc.pid, reason, delay)
+                child.restart_at = now + delay
+            time.sleep(0.2)
         return 0
 
     def request_stop(self, *_args: object) -> None:
