@@ -15,6 +15,9 @@ from aiat_gateway.api.app import create_app
 from aiat_gateway.api.deps import AppState
 from aiat_gateway.settings import GatewaySettings
 
+# The contract tests run with API keys on, as a deployment does; the limit is out of their way.
+API_KEY = "contract-tests-key-0123456789abcdef"
+
 
 @dataclass
 class Gateway:
@@ -43,9 +46,11 @@ def make_settings(tmp_path: Path, database_url: str, nats_url: str, **extra: obj
 
 @pytest.fixture
 def gateway(tmp_path: Path, database_url: str) -> Iterator[Gateway]:
-    """The gateway on SQLite and on PostgreSQL, with its own NATS server (a stream per test)."""
+    """The gateway on SQLite and on PostgreSQL, with its own NATS server (a stream per test), keys on."""
     with NatsServer(tmp_path / "nats") as nats:
-        settings = make_settings(tmp_path, database_url, nats.url)
+        settings = make_settings(
+            tmp_path, database_url, nats.url, api_keys=API_KEY, rate_limit="10000/minute"
+        )
         app = create_app(settings)
-        with TestClient(app) as client:
+        with TestClient(app, headers={"Authorization": f"Bearer {API_KEY}"}) as client:
             yield Gateway(client, settings, app.state.aiat, nats)
