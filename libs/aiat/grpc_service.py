@@ -16,6 +16,7 @@ from prometheus_client import start_http_server
 
 from aiat.errors import StartupError
 from aiat.settings import GrpcServiceSettings, configure_logging
+from aiat.tls import ClientTls, ServerTls, channel
 
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
@@ -53,7 +54,7 @@ def connection_age_options(age_seconds: float, grace_seconds: float) -> list[tup
 
 
 class GrpcApp:
-    """One grpc.aio server with the standard health and reflection services around a servicer."""
+    """One grpc.aio server with the standard health (and optional reflection) services around a servicer."""
 
     def __init__(
         self,
@@ -62,21 +63,29 @@ class GrpcApp:
         host: str = "127.0.0.1",
         port: int = 0,
         options: Sequence[tuple[str, int]] = (),
+        *,
+        reflection_enabled: bool = True,
+        tls: ServerTls | None = None,
     ) -> None:
         self.service_name = service_name
         self.server = grpc.aio.server(options=[*GRPC_OPTIONS, *options])
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         register(self.server)
-        reflection.enable_server_reflection(
-            [service_name, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
-        )
+        if reflection_enabled:
+            reflection.enable_server_reflection(
+                [service_name, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
+            )
+        self.tls = tls
         self.address = f"{host}:{port}"
         self.port = 0
 
     async def start(self) -> int:
-        """Bind, start serving (health NOT_SERVING until set_serving(True)) and return the port."""
-        self.port = self.server.add_insecure_port(self.address)
+        """Bind (TLS when configured), start serving (health NOT_SERVING until set_serving(True)), return the port."""
+        if self.tls is not None:
+            self.port = self.server.add_secure_port(self.address, self.tls.credentials())
+        else:
+            self.port = self.server.add_insecure_port(self.address)
         if self.port == 0:
             raise RuntimeError(f"could not bind gRPC server to {self.address}")
         await self.set_serving(False)
@@ -98,11 +107,22 @@ class GrpcApp:
 
     @classmethod
     def for_settings(cls, settings: GrpcServiceSettings, service_name: str, register: Register) -> GrpcApp:
-        """The app bound to the service's configured host and port, recycling connections as configured."""
+        """The app on the service's configured host and port, with its TLS, reflection and connection age."""
         options = connection_age_options(
             settings.max_connection_age_seconds, settings.max_connection_age_grace_seconds
         )
-        return cls(service_name, register, host=settings.host, port=settings.port, options=options)
+        tls = None
+        if settings.tls_cert is not None and settings.tls_key is not None:
+            tls = ServerTls.from_files(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
+        return cls(
+            service_name,
+            register,
+            host=settings.host,
+            port=settings.port,
+            options=options,
+            reflection_enabled=settings.reflection,
+            tls=tls,
+        )
 
 
 async def run_service(
@@ -112,15 +132,32 @@ async def run_service(
     close_engine: Callable[[], Awaitable[None]],
     grace_seconds: float,
     metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
 ) -> None:
     """Start the server, load the engine (then SERVING), and shut down gracefully on SIGTERM/SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    metrics = None
     if metrics_port is not None:
-        start_http_server(metrics_port)
-        log.info("metrics on :%d/metrics", metrics_port)
+        metrics, _ = start_http_server(metrics_port, addr=metrics_host)
+        log.info("metrics on %s:%d/metrics", metrics_host, metrics_port)
+    try:
+        await _serve_until_stopped(app, load_engine, close_engine, stop, grace_seconds)
+    finally:
+        if metrics is not None:
+            await asyncio.to_thread(metrics.shutdown)
+            metrics.server_close()
+
+
+async def _serve_until_stopped(
+    app: GrpcApp,
+    load_engine: Callable[[], Coroutine[Any, Any, None]],
+    close_engine: Callable[[], Awaitable[None]],
+    stop: asyncio.Event,
+    grace_seconds: float,
+) -> None:
     port = await app.start()
     log.info("%s listening on port %d (NOT_SERVING until the engine is loaded)", app.service_name, port)
 
@@ -151,6 +188,7 @@ async def serve(app: GrpcApp, engine: ServiceEngine, settings: GrpcServiceSettin
         close_engine=lambda: asyncio.to_thread(engine.close),
         grace_seconds=settings.grace_seconds,
         metrics_port=settings.metrics_port,
+        metrics_host=settings.metrics_host or settings.host,
     )
 
 
@@ -165,11 +203,13 @@ def run_main(settings_type: type[S], serve_fn: Callable[[S], Coroutine[Any, Any,
         sys.exit(2)
 
 
-async def check_health(target: str, service: str = "", timeout: float = 2.0) -> str:
-    """Ask a gRPC server's health service; returns the status name or the error that prevented it."""
+async def check_health(
+    target: str, service: str = "", timeout: float = 2.0, tls: ClientTls | None = None
+) -> str:
+    """Ask a gRPC server's health service (over TLS when `tls`); the status name or the error that prevented it."""
     try:
-        async with grpc.aio.insecure_channel(target) as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
+        async with channel(target, tls) as ch:
+            stub = health_pb2_grpc.HealthStub(ch)
             resp = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
             return str(health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status))
     except grpc.aio.AioRpcError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +38,8 @@ class GrpcServiceSettings(AiatSettings):
     host: str = "127.0.0.1"
     port: int = 0
     metrics_port: int | None = None
+    # Where /metrics listens; unset = the service's own host (never all interfaces unless host says so).
+    metrics_host: str | None = None
     max_concurrency: int = 1
     max_queue: int = 16
     grace_seconds: float = 30.0
@@ -51,6 +53,27 @@ class GrpcServiceSettings(AiatSettings):
     max_connection_age_grace_seconds: float = Field(
         4 * 3600.0, validation_alias="AIAT_GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS"
     )
+
+    # Server reflection (grpcurl without the .proto files); the production overlay turns it off.
+    reflection: bool = Field(True, validation_alias="AIAT_GRPC_REFLECTION")
+    # TLS: the server's certificate chain and key (PEM); with a client CA, mutual TLS (clients must
+    # present a certificate signed by it). Unset = plaintext, as within one node or behind a mesh.
+    tls_cert: Path | None = Field(None, validation_alias="AIAT_GRPC_TLS_CERT")
+    tls_key: Path | None = Field(None, validation_alias="AIAT_GRPC_TLS_KEY")
+    tls_client_ca: Path | None = Field(None, validation_alias="AIAT_GRPC_TLS_CLIENT_CA")
+
+    @field_validator("tls_cert", "tls_key", "tls_client_ca", "metrics_host", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> GrpcServiceSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("AIAT_GRPC_TLS_CERT and AIAT_GRPC_TLS_KEY go together")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("AIAT_GRPC_TLS_CLIENT_CA needs AIAT_GRPC_TLS_CERT and AIAT_GRPC_TLS_KEY")
+        return self
 
     @field_validator("max_concurrency")
     @classmethod

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from limits import parse_many
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from aiat.aspect import Aspect
+from aiat.errors import StartupError
 from aiat.settings import AiatSettings
+from aiat.tls import ClientTls
 
 
 class GatewaySettings(AiatSettings):
@@ -31,6 +33,12 @@ class GatewaySettings(AiatSettings):
     transcriber_addr: str = "127.0.0.1:50051"
     analyzer_addr: str = "127.0.0.1:50052"
     renderer_addr: str = "127.0.0.1:50053"
+    # TLS to the engine services (worker calls, /readyz): on when a CA bundle is set; the client
+    # certificate is for servers that require mutual TLS (AIAT_GRPC_TLS_CLIENT_CA on their side).
+    grpc_tls_ca: Path | None = None
+    grpc_tls_client_cert: Path | None = None
+    grpc_tls_client_key: Path | None = None
+    grpc_tls_server_name: str = ""
 
     drive_endpoint: str | None = None
     drive_max_bytes: int = 20 * 1024**3
@@ -71,6 +79,8 @@ class GatewaySettings(AiatSettings):
     render_intro: bool = True
     render_captions: bool = True
 
+    _grpc_tls: ClientTls | None = PrivateAttr(None)
+
     @field_validator("job_max_deliver", "worker_concurrency", "max_plan_snippets", "stack_max_restarts")
     @classmethod
     def _at_least_one(cls, value: int) -> int:
@@ -78,7 +88,9 @@ class GatewaySettings(AiatSettings):
             raise ValueError("must be at least 1")
         return value
 
-    @field_validator("api_keys_file", mode="before")
+    @field_validator(
+        "api_keys_file", "grpc_tls_ca", "grpc_tls_client_cert", "grpc_tls_client_key", mode="before"
+    )
     @classmethod
     def _no_file(cls, value: object) -> object:
         return None if value == "" else value
@@ -106,6 +118,29 @@ class GatewaySettings(AiatSettings):
         if value is not None and not 0 <= value <= 65535:
             raise ValueError("must be a TCP port (0-65535)")
         return value
+
+    @model_validator(mode="after")
+    def _load_grpc_tls(self) -> GatewaySettings:
+        if self.grpc_tls_ca is None:
+            client = (self.grpc_tls_client_cert, self.grpc_tls_client_key)
+            if client != (None, None) or self.grpc_tls_server_name:
+                raise ValueError("the AIAT_GRPC_TLS_* client settings need AIAT_GRPC_TLS_CA")
+            return self
+        try:  # read once, now: a missing or unreadable file stops the process at start
+            self._grpc_tls = ClientTls.from_files(
+                self.grpc_tls_ca,
+                self.grpc_tls_client_cert,
+                self.grpc_tls_client_key,
+                self.grpc_tls_server_name,
+            )
+        except StartupError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
+    @property
+    def grpc_tls(self) -> ClientTls | None:
+        """TLS for channels to the engine services; None = plaintext."""
+        return self._grpc_tls
 
     @model_validator(mode="after")
     def _defaults_from_data_dir(self) -> GatewaySettings:

@@ -13,6 +13,7 @@ from aiat.analyzer.v1 import analyzer_pb2, analyzer_pb2_grpc
 from aiat.common.v1 import transcript_pb2
 from aiat.grpc_service import GRPC_OPTIONS, check_health
 from aiat.renderer.v1 import renderer_pb2, renderer_pb2_grpc
+from aiat.tls import ClientTls, channel
 from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
 from aiat_gateway.worker.errors import StepError
 from aiat_gateway.worker.progress import ProgressFn
@@ -77,7 +78,8 @@ async def _final(
 class ServiceClients:
     """Channels to the transcriber, analyzer and renderer (one load-balanced channel each, reused).
 
-    Targets are `host:port` or `dns:///host:port` (or any gRPC target such as `ipv4:a:p,b:q`).
+    Targets are `host:port` or `dns:///host:port` (or any gRPC target such as `ipv4:a:p,b:q`);
+    with `tls` every channel (health checks too) is TLS, else plaintext.
     """
 
     def __init__(
@@ -87,12 +89,14 @@ class ServiceClients:
         renderer: str,
         ready_wait: float = 60.0,
         lb_policy: str = "round_robin",
+        tls: ClientTls | None = None,
     ) -> None:
         self._addrs = {"transcriber": transcriber, "analyzer": analyzer, "renderer": renderer}
         self.ready_wait = ready_wait
+        self.tls = tls
         options = channel_options(lb_policy)
         self._channels = {
-            name: grpc.aio.insecure_channel(addr, options=options)
+            name: channel(addr, tls, options)
             for name, addr in (("transcriber", transcriber), ("analyzer", analyzer), ("renderer", renderer))
         }
         self.transcriber = transcriber_pb2_grpc.TranscriberServiceStub(self._channels["transcriber"])
@@ -135,7 +139,7 @@ class ServiceClients:
         while True:
             # A short-lived channel of its own: health checks on the round-robin channel would take
             # every other pick, so with two replicas all the real calls would land on one of them.
-            status = await check_health(self._addrs[service], timeout=2.0)
+            status = await check_health(self._addrs[service], timeout=2.0, tls=self.tls)
             if status == "SERVING":
                 return
             if asyncio.get_running_loop().time() > deadline:
@@ -144,5 +148,5 @@ class ServiceClients:
 
     async def close(self) -> None:
         """Close the channels."""
-        for channel in self._channels.values():
-            await channel.close(grace=None)
+        for open_channel in self._channels.values():
+            await open_channel.close(grace=None)

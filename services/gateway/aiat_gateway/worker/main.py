@@ -47,6 +47,7 @@ class Worker:
             settings.analyzer_addr,
             settings.renderer_addr,
             ready_wait=settings.service_ready_wait_seconds,
+            tls=settings.grpc_tls,
         )
         self.db = WorkerDb(self.factory)
         downloader = DriveDownloader(

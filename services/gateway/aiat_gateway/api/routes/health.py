@@ -45,9 +45,9 @@ async def readyz(state: State) -> JSONResponse:
     s = state.settings
     db_status, *services = await asyncio.gather(
         asyncio.to_thread(_db_ok, state),
-        check_health(s.transcriber_addr),
-        check_health(s.analyzer_addr),
-        check_health(s.renderer_addr),
+        check_health(s.transcriber_addr, tls=s.grpc_tls),
+        check_health(s.analyzer_addr, tls=s.grpc_tls),
+        check_health(s.renderer_addr, tls=s.grpc_tls),
     )
     checks = {
         "database": db_status,
