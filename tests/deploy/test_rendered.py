@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from aiat.settings import GrpcServiceSettings
 from aiat_gateway.settings import GatewaySettings
 from tests.deploy.rendering import (
     K8S,
@@ -289,3 +290,24 @@ def test_production_jobs_stream_is_replicated_on_every_nats_node() -> None:
     objs = render(PRODUCTION)
     replicas = find(objs, "StatefulSet", "aiat-nats")["spec"]["replicas"]
     assert config_map(objs)["AIAT_JOBS_STREAM_REPLICAS"] == str(replicas)
+
+
+def test_production_engines_serve_no_grpc_reflection() -> None:
+    objs = render(PRODUCTION)
+    settings = GrpcServiceSettings.model_validate(
+        {"AIAT_GRPC_REFLECTION": config_map(objs)["AIAT_GRPC_REFLECTION"]}
+    )
+    assert settings.reflection is False
+    cm = next(
+        o["metadata"]["name"]
+        for o in objs
+        if o["kind"] == "ConfigMap" and "AIAT_GRPC_REFLECTION" in o["data"]
+    )
+    for engine in ENGINES:
+        container = next(
+            c
+            for c in containers(find(objs, "Deployment", f"aiat-{engine}"), init=False)
+            if c["name"] == engine
+        )
+        assert {"configMapRef": {"name": cm}} in container["envFrom"], engine
+        assert "AIAT_GRPC_REFLECTION" not in env_of(container), engine  # not switched back on per engine
