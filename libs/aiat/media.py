@@ -74,7 +74,9 @@ def probe(path: Path) -> MediaInfo:
     except RefusedMedia as exc:
         raise UnreadableMedia(str(exc)) from exc
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise UnreadableMedia(f"not a readable media file ({exc.__class__.__name__}: {exc})") from exc
+        # strerror leaves out the file name: the server's paths stay out of user-facing messages.
+        reason = getattr(exc, "strerror", None) or exc
+        raise UnreadableMedia(f"not a readable media file ({exc.__class__.__name__}: {reason})") from exc
 
 
 def probe_isolated(path: Path, timeout: float) -> MediaInfo:

@@ -69,15 +69,19 @@ def ffmpeg_input_args(format_name: str) -> list[str]:
     ]
 
 
-def describe_refused(path: Path) -> str:
-    """Why a file was refused, for the user: what it looks like when known, and what is allowed."""
+def _looks_like(path: Path) -> str | None:
+    """What a file that names other files or URLs looks like from its first bytes, if it is one."""
     try:
         with path.open("rb") as f:
             head = f.read(_SNIFF_BYTES).lower()
     except OSError:
-        head = b""
-    found = next((what for marker, what in _KNOWN_REFERENCES if marker in head), None)
-    kind = found or "not in an allowed container format"
+        return None
+    return next((what for marker, what in _KNOWN_REFERENCES if marker in head), None)
+
+
+def describe_refused(path: Path) -> str:
+    """Why a file was refused, for the user: what it looks like when known, and what is allowed."""
+    kind = _looks_like(path) or "not in an allowed container format"
     return f"the file is {kind}; accepted formats: {ALLOWED_DESCRIPTION}"
 
 
@@ -91,5 +95,10 @@ def open_media(path: Path, **kwargs: object) -> av.container.InputContainer:
     except av.error.ArgumentError as exc:
         # EINVAL from avformat_open_input: the probed demuxer is not on the whitelist.
         raise RefusedMedia(describe_refused(path)) from exc
+    except av.error.InvalidDataError as exc:
+        # No demuxer recognised it; say so plainly when it is a playlist of a kind FFmpeg did not detect.
+        if _looks_like(path) is not None:
+            raise RefusedMedia(describe_refused(path)) from exc
+        raise
     assert isinstance(container, av.container.InputContainer)
     return container

@@ -7,6 +7,7 @@ import pytest
 from aiat_gateway.drive import errors
 from aiat_gateway.drive.errors import (
     DriveBlocked,
+    DriveDiskFull,
     DriveError,
     DriveFolderLink,
     DriveNetworkError,
@@ -34,6 +35,7 @@ TRANSIENT: dict[type[DriveError], bool] = {
     DriveNotVideo: False,
     DriveTooLarge: False,
     DriveBlocked: False,
+    DriveDiskFull: False,
 }
 
 

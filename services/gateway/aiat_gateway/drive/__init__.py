@@ -7,6 +7,7 @@ a share link and a file name mean); `guard` and `errors` (the SSRF guard, the on
 from .download import DownloadedFile, DriveDownloader
 from .errors import (
     DriveBlocked,
+    DriveDiskFull,
     DriveError,
     DriveFolderLink,
     DriveNetworkError,
@@ -26,6 +27,7 @@ __all__ = [
     "BlockedUrl",
     "DownloadedFile",
     "DriveBlocked",
+    "DriveDiskFull",
     "DriveDownloader",
     "DriveError",
     "DriveFolderLink",

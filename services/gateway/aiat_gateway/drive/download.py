@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import inspect
 import logging
 import re
@@ -16,6 +17,7 @@ import httpx
 
 from .errors import (
     DriveBlocked,
+    DriveDiskFull,
     DriveError,
     DriveNetworkError,
     DriveNotPublic,
@@ -291,6 +293,29 @@ class DriveDownloader:
         if state.part is None:
             state.part = state.dest_dir / (state.filename + ".part")
         state.file_url = url
+        try:
+            await self._write(response, append, state, progress)
+        except OSError as exc:
+            if exc.errno in _NO_SPACE:
+                raise DriveDiskFull(
+                    f"The server ran out of disk space after {format_size(state.written)} of the video; "
+                    "retry the session once space is freed."
+                ) from exc
+            raise
+        if state.total is not None and state.written != state.total:
+            raise _Retry(f"the connection ended after {state.written} of {state.total} bytes")
+        final = unique_path(state.dest_dir, state.filename)
+        state.part.replace(final)
+        state.part = None
+        return DownloadedFile(
+            path=final, filename=final.name, size_bytes=state.written, content_type=state.content_type
+        )
+
+    async def _write(
+        self, response: httpx.Response, append: bool, state: _Transfer, progress: Progress | None
+    ) -> None:
+        """Stream the body into the .part file, sniffing its head and enforcing the size cap."""
+        assert state.part is not None
         head = b"" if not append else None
         async with await anyio.open_file(state.part, "ab" if append else "wb") as out:
             async for chunk in response.aiter_bytes(self.chunk_bytes):
@@ -310,14 +335,6 @@ class DriveDownloader:
                 await out.write(head)
                 state.written += len(head)
                 await _report(progress, state.written, state.total)
-        if state.total is not None and state.written != state.total:
-            raise _Retry(f"the connection ended after {state.written} of {state.total} bytes")
-        final = unique_path(state.dest_dir, state.filename)
-        state.part.replace(final)
-        state.part = None
-        return DownloadedFile(
-            path=final, filename=final.name, size_bytes=state.written, content_type=state.content_type
-        )
 
     @staticmethod
     def _check_media(head: bytes) -> None:
@@ -325,6 +342,10 @@ class DriveDownloader:
         what = sniff_not_media(head)
         if what is not None:
             raise DriveNotVideo(f"The shared file is not a video: Google Drive returned {what}.")
+
+
+# Out of space, over the disk quota, or over RLIMIT_FSIZE: no retry of the transfer will fit.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 def _blocked(exc: BlockedUrl) -> DriveBlocked:

@@ -83,3 +83,9 @@ class DriveBlocked(DriveError):
     """A request or redirect targeted a host the SSRF guard refuses."""
 
     transient = False
+
+
+class DriveDiskFull(DriveError):
+    """The server's disk (or the process's file size limit) ran out while writing the download."""
+
+    transient = False

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from aiat import transcripts
 from aiat.analyzer.v1 import analyzer_pb2
 from aiat.jobs.v1 import jobs_pb2
-from aiat.media import UnreadableMedia, probe
+from aiat.media import MediaInfo, UnreadableMedia, probe_isolated
 from aiat.store import MediaStore
 from aiat.transcriber.v1 import transcriber_pb2
 from aiat_gateway import lifecycle
@@ -153,13 +153,15 @@ class SessionPipeline:
             # Network failures and Drive's explained refusals are retried; what the user must fix is not.
             raise StepError(f"Download failed: {exc}", permanent=not exc.transient) from exc
         try:
-            info = await asyncio.to_thread(probe, result.path)
+            info = await asyncio.to_thread(
+                probe_isolated, result.path, self.settings.media_probe_timeout_seconds
+            )
+            refusal = self.refusal(info)
         except UnreadableMedia as exc:
+            refusal = f"The downloaded file is not a readable video: {exc}"
+        if refusal is not None:
             result.path.unlink(missing_ok=True)
-            raise StepError(f"The downloaded file is not a readable video: {exc}", permanent=True) from exc
-        if not info.has_audio:
-            result.path.unlink(missing_ok=True)
-            raise StepError("The downloaded file has no audio track to transcribe", permanent=True)
+            raise StepError(refusal, permanent=True)
         snap.media_path = self.store.relative(result.path)
         snap.media_duration = info.duration
         recorded = await self.db.run(
@@ -167,6 +169,23 @@ class SessionPipeline:
         )
         if not recorded:
             raise Superseded("the download finished after the session moved on")
+
+    def refusal(self, info: MediaInfo) -> str | None:
+        """Why the probed media cannot be processed (no audio, over a limit), or None."""
+        s = self.settings
+        if not info.has_audio:
+            return "The downloaded file has no audio track to transcribe"
+        if info.duration > s.media_max_duration_seconds:
+            return (
+                f"The video is too long: {_span(info.duration)}, the limit is "
+                f"{_span(s.media_max_duration_seconds)}"
+            )
+        if info.width > s.media_max_width or info.height > s.media_max_height:
+            return (
+                f"The video resolution {info.width}x{info.height} is over the limit of "
+                f"{s.media_max_width}x{s.media_max_height}"
+            )
+        return None
 
     async def transcribe(self, snap: SessionSnapshot, attempt: int) -> None:
         """Transcribe the media and store the transcript JSON."""
@@ -202,6 +221,11 @@ class SessionPipeline:
             log.info("session %s: another delivery already finished it", snap.id)
             return
         log.info("session %s finished with %d snippets", snap.id, len(entries))
+
+
+def _span(seconds: float) -> str:
+    """A duration for a message: hours from one hour up, else seconds."""
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds:.0f} s"
 
 
 def plan_entries(plan: analyzer_pb2.Plan, duration: float | None) -> list[PlanEntry]:
