@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from aiat_gateway import lifecycle
@@ -39,11 +40,7 @@ def start_render(db: Session, snippet_id: int, options: dict[str, Any]) -> tuple
     if session is None or session.job_status != Status.FINISHED or not session.media_path:
         status = session.job_status if session else "missing"
         raise Conflict(f"session of snippet {snippet_id} is {status!r}; snippets render once it has finished")
-    running = db.scalar(
-        select(RenderTask).where(
-            RenderTask.snippet_id == snippet_id, RenderTask.status.in_(lifecycle.TASK_ACTIVE)
-        )
-    )
+    running = _running(db, snippet_id)
     if running is not None:
         return running, None
     task = RenderTask(
@@ -54,7 +51,24 @@ def start_render(db: Session, snippet_id: int, options: dict[str, Any]) -> tuple
         options_json=json.dumps(options, sort_keys=True),
     )
     db.add(task)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:
+        # A parallel request inserted the snippet's active task first (SQLite has no row lock): use it.
+        db.rollback()
+        running = _running(db, snippet_id)
+        if running is None:
+            raise
+        return running, None
     row = enqueue_render_job(db, task.task_id, task.snippet_id)
     db.commit()
     return task, row
+
+
+def _running(db: Session, snippet_id: int) -> RenderTask | None:
+    """The snippet's PENDING or STARTED task, if any."""
+    return db.scalar(
+        select(RenderTask).where(
+            RenderTask.snippet_id == snippet_id, RenderTask.status.in_(lifecycle.TASK_ACTIVE)
+        )
+    )

@@ -9,12 +9,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -89,7 +91,8 @@ class LectureSession(Base):
     name: Mapped[str] = mapped_column(String(300))
     module: Mapped[str | None] = mapped_column(String(300), nullable=True)
     drive_link: Mapped[str] = mapped_column(String(2048), unique=True)
-    drive_file_id: Mapped[str] = mapped_column(String(200), index=True)
+    # One session per Drive file, whichever link form was pasted: racing uploads meet here.
+    drive_file_id: Mapped[str] = mapped_column(String(200), index=True, unique=True)
     job_status: Mapped[str] = mapped_column(String(64), default=Status.PENDING, index=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     progress: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -138,6 +141,16 @@ class RenderTask(Base):
     """One request to render a snippet (POST /snippets/{id}/process)."""
 
     __tablename__ = "render_tasks"
+    # At most one PENDING/STARTED task per snippet: parallel "process" clicks meet here (also on SQLite).
+    __table_args__ = (
+        Index(
+            "ux_render_tasks_active_snippet",
+            "snippet_id",
+            unique=True,
+            sqlite_where=text("status IN ('PENDING', 'STARTED')"),
+            postgresql_where=text("status IN ('PENDING', 'STARTED')"),
+        ),
+    )
 
     task_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     snippet_id: Mapped[int | None] = mapped_column(
