@@ -44,7 +44,7 @@ def make_request(seconds: float, aspect: Aspect, layout: Layout = Layout.AUTO) -
     ]
     style = renderer_pb2.RenderStyle(aspect=aspect.proto, layout=layout.proto)
     return renderer_pb2.RenderRequest(
-        source_path="source.mp4", start=start, end=start + seconds, output_path="out/service.mp4",
+        source_path="source.mp4", start=start, end=start + seconds, output_path="output/service.mp4",
         title="Conservation of energy: the pendulum", module="Physics 101", session_name="Lecture 4",
         style=style, words=words,
     )  # fmt: skip
@@ -106,7 +106,7 @@ def main() -> None:
             for i in range(args.repeat):  # alternate the order so a load spike does not favour one path
                 if i % 2:
                     service.append(asyncio.run(run_service(engine, settings, req)))
-                bare.append(run_bare(engine, req, root / "out" / "bare.mp4"))
+                bare.append(run_bare(engine, req, root / "output" / "bare.mp4"))
                 if not i % 2:
                     service.append(asyncio.run(run_service(engine, settings, req)))
             t0 = time.perf_counter()
@@ -115,7 +115,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as plan_dir:
                 framing = engine.command(spec_from_request(req), Path(plan_dir)).framing
             used = framing.layout if framing is not None else layout
-            out = probe(root / "out" / "service.mp4")
+            out = probe(root / "output" / "service.mp4")
             b, s = min(bare), min(service)
             rows.append({
                 "layout": str(layout), "used": str(used), "bare_s": round(b, 3), "service_s": round(s, 3),

@@ -32,7 +32,7 @@ def request(**kw: object) -> renderer_pb2.RenderRequest:
         "source_path": "clip.mp4",
         "start": 1.0,
         "end": 3.0,
-        "output_path": "out/x.mp4",
+        "output_path": "output/x.mp4",
     }
     base.update(kw)
     return renderer_pb2.RenderRequest(**base)  # type: ignore[arg-type]
@@ -85,7 +85,7 @@ async def test_landscape_cut_is_frame_accurate(stub: Stub, media_root: Path) -> 
     assert progress and all(p.unit == "seconds" for p in progress)
     assert progress[-1].done == pytest.approx(progress[-1].total)
     srt = (media_root / result.srt_path).read_text()
-    assert result.srt_path == "out/x.srt"
+    assert result.srt_path == "output/x.srt"
     assert srt.startswith("1\n00:00:00,160 --> ") and "a b c d" in srt
     assert not [p for p in out.parent.iterdir() if ".part" in p.name]
 
@@ -152,7 +152,7 @@ async def test_titles_are_escaped(stub: Stub, media_root: Path, title: str) -> N
     ]
     style = renderer_pb2.RenderStyle(intro=renderer_pb2.Intro(enabled=True, seconds=0.2))
     req = request(start=1.0, end=1.4, title=title, module=title, session_name=title, words=words, style=style,
-                  output_path=f"out/{title[:6]}'s: 50%.mp4")  # fmt: skip
+                  output_path=f"output/{title[:6]}'s: 50%.mp4")  # fmt: skip
     _, result = await render(stub, req)
     assert (media_root / result.output_path).is_file()
     assert inspect(media_root / result.output_path).frames == 15
@@ -192,7 +192,7 @@ async def test_audio_stays_in_sync(stub: Stub, media_root: Path) -> None:
         ({"source_path": "broken.mp4"}, grpc.StatusCode.INVALID_ARGUMENT),
         ({"source_path": "../etc/passwd"}, grpc.StatusCode.INVALID_ARGUMENT),
         ({"output_path": "/tmp/abs.mp4"}, grpc.StatusCode.INVALID_ARGUMENT),
-        ({"output_path": "out/x.mov"}, grpc.StatusCode.INVALID_ARGUMENT),
+        ({"output_path": "output/x.mov"}, grpc.StatusCode.INVALID_ARGUMENT),
         (
             {"style": renderer_pb2.RenderStyle(brand=renderer_pb2.Brand(text_color="red:x=1"))},
             grpc.StatusCode.INVALID_ARGUMENT,
@@ -211,14 +211,14 @@ async def test_error_codes(
     stub: Stub, media_root: Path, kw: dict[str, object], code: grpc.StatusCode
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await render(stub, request(**{"output_path": "out/err.mp4", **kw}))
+        await render(stub, request(**{"output_path": "output/err.mp4", **kw}))
     assert err.value.code() == code
-    assert not (media_root / "out/err.mp4").exists()
+    assert not (media_root / "output/err.mp4").exists()
 
 
 def _long_request(name: str) -> renderer_pb2.RenderRequest:
     style = renderer_pb2.RenderStyle(aspect=renderer_pb2.ASPECT_VERTICAL, intro=NO_INTRO)
-    return request(source_path="long.mp4", start=0.0, end=30.0, output_path=f"out/{name}.mp4", style=style)
+    return request(source_path="long.mp4", start=0.0, end=30.0, output_path=f"output/{name}.mp4", style=style)
 
 
 async def test_cancel_kills_ffmpeg_and_leaves_no_file(stub: Stub, media_root: Path) -> None:
@@ -229,7 +229,7 @@ async def test_cancel_kills_ffmpeg_and_leaves_no_file(stub: Stub, media_root: Pa
     call.cancel()
     await asyncio.sleep(1.0)
     leftovers = [
-        p.name for p in (media_root / "out").iterdir() if p.name.startswith((".cancelled", "cancelled"))
+        p.name for p in (media_root / "output").iterdir() if p.name.startswith((".cancelled", "cancelled"))
     ]
     assert leftovers == []
 
@@ -243,23 +243,23 @@ async def test_overloaded_is_resource_exhausted(
         if event.HasField("progress"):
             break
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await render(stub, request(output_path="out/second.mp4"))
+        await render(stub, request(output_path="output/second.mp4"))
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     first.cancel()
     await asyncio.sleep(1.0)
-    assert not (media_root / "out/busy.mp4").exists()
+    assert not (media_root / "output/busy.mp4").exists()
 
 
 def test_engine_is_unavailable_until_loaded(settings: RendererSettings) -> None:
     with pytest.raises(EngineUnavailable):
         build_engine(settings).render(
-            RenderSpec("clip.mp4", 1.0, 2.0, "out/u.mp4"), lambda _: None, threading.Event()
+            RenderSpec("clip.mp4", 1.0, 2.0, "output/u.mp4"), lambda _: None, threading.Event()
         )
 
 
 def test_command_covers_intro_and_captions(engine: FfmpegEngine, tmp_path: Path) -> None:
     spec = RenderSpec(
-        "clip.mp4", 1.0, 2.0, "out/c.mp4", title="T", intro_enabled=True, intro_seconds=0.4,
+        "clip.mp4", 1.0, 2.0, "output/c.mp4", title="T", intro_enabled=True, intro_seconds=0.4,
         captions_enabled=True, write_srt=True, words=[(1.2, 1.5, "hi")],
     )  # fmt: skip
     command = engine.command(spec, tmp_path)

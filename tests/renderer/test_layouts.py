@@ -59,7 +59,7 @@ def lecture_request(aspect: int, name: str, **style: object) -> renderer_pb2.Ren
         transcript_pb2.Word(start=0.5 + 0.3 * i, end=0.75 + 0.3 * i, text=w) for i, w in enumerate(WORDS)
     ]
     return renderer_pb2.RenderRequest(
-        source_path="lecture.mp4", start=0.5, end=5.5, output_path=f"out/{name}.mp4",
+        source_path="lecture.mp4", start=0.5, end=5.5, output_path=f"output/{name}.mp4",
         title="Conjunctive Normal Form explained", words=words,
         style=renderer_pb2.RenderStyle(aspect=aspect, intro=NO_INTRO, **style),  # type: ignore[arg-type]
     )  # fmt: skip
@@ -132,7 +132,7 @@ async def test_auto_crop_follows_a_walking_speaker(stub: Stub, lectures: Path) -
             crop=renderer_pb2.Crop(**crop),  # type: ignore[arg-type]
         )
         return renderer_pb2.RenderRequest(
-            source_path="head.mp4", start=0.0, end=6.0, output_path=f"out/{name}.mp4", style=style
+            source_path="head.mp4", start=0.0, end=6.0, output_path=f"output/{name}.mp4", style=style
         )
 
     _, follow = await render(stub, req("head-auto"))
@@ -153,7 +153,7 @@ async def test_intro_card_shows_a_long_name_whole(stub: Stub, lectures: Path) ->
         captions=renderer_pb2.Captions(enabled=False),
     )  # fmt: skip
     req = renderer_pb2.RenderRequest(
-        source_path="lecture.mp4", start=1.0, end=1.4, output_path="out/intro-long.mp4", title=title,
+        source_path="lecture.mp4", start=1.0, end=1.4, output_path="output/intro-long.mp4", title=title,
         module="Logic", session_name="Week 3", style=style,
     )  # fmt: skip
     _, result = await render(stub, req)

@@ -48,6 +48,15 @@ from aiat_renderer.spec import ProgressFn, RenderOutcome, RenderProgress, Render
 log = logging.getLogger(__name__)
 
 MAX_INTRO_SECONDS = 30.0
+OUTPUT_ROOT = "output"  # the only part of the store a render may write (MediaStore.output_dir)
+
+
+def output_file(store: MediaStore, rel: str, what: str) -> Path:
+    """Absolute path of a file a render may write: InvalidInput unless under output/ once `..` and symlinks resolve."""
+    path = store_path(store, rel, what)
+    if store.resolve(OUTPUT_ROOT) not in path.parents:
+        raise InvalidInput(f"{what} must be under {OUTPUT_ROOT}/ of the media store: {rel!r}")
+    return path
 
 
 class RenderEngine(Protocol):
@@ -134,9 +143,10 @@ class FfmpegEngine:
         """Render one snippet to a temporary file, then rename it to the public name."""
         encoder, store = self._ready()
         on_progress(RenderProgress(0.0, 0.0, "planning"))
-        output = store_path(store, spec.output_path, "output_path")
+        output = output_file(store, spec.output_path, "output_path")
         if output.suffix.lower() != ".mp4":
             raise InvalidInput("output_path must end in .mp4")
+        output_file(store, Path(spec.output_path).with_suffix(".srt").as_posix(), "output_path (its .srt)")
         if output == store_path(store, spec.source_path, "source_path"):
             raise InvalidInput("output_path must differ from source_path")
         with tempfile.TemporaryDirectory(prefix="aiat-render-") as tmp:
