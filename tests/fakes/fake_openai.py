@@ -62,6 +62,22 @@ class FakeOpenAI:
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def hold_next(self) -> tuple[threading.Event, threading.Event]:
+        """Park the next chat completion until released; returns (held, release) events.
+
+        `held` is set once the request arrived; setting `release` answers it with `default`.
+        """
+        held, release = threading.Event(), threading.Event()
+
+        def parked(body: dict[str, Any]) -> Reply:
+            held.set()
+            release.wait(120)
+            return self.default(body)
+
+        with self.lock:
+            self.queue.append(parked)
+        return held, release
+
     def answer(self, path: str, body: dict[str, Any] | None) -> Reply:
         """The reply for one request."""
         if path == "/v1/models":
