@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from aiat.aspect import Aspect
 from aiat.framing import Layout
@@ -21,7 +21,22 @@ def _no_control_chars(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_no_control_chars)]
-Seconds = Annotated[float, Field(allow_inf_nan=False)]
+Seconds = Annotated[float, Field(allow_inf_nan=False, strict=True)]  # strict: "1.5" is not a number
+
+
+class ValidationIssue(BaseModel):
+    """One field the request got wrong."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorOut(BaseModel):
+    """422 body: every issue in one readable `detail`, and each one in `errors` when the schema caught it."""
+
+    detail: str
+    errors: list[ValidationIssue] = []
 
 
 class UploadSessionRequest(BaseModel):
@@ -96,7 +111,7 @@ class SessionResultsOut(SessionOut):
 class PlanSnippetIn(BaseModel):
     """One snippet of PATCH /sessions/{id}/plan."""
 
-    name: Text = Field(max_length=300)
+    name: Text = Field(min_length=1, max_length=300)
     start: Seconds = Field(ge=0)
     end: Seconds = Field(gt=0)
     summary: Text = Field(default="", max_length=5000)
@@ -119,8 +134,8 @@ class ProcessIn(BaseModel):
     """Optional render options for POST /snippets/{id}/process (defaults from settings)."""
 
     aspect: Aspect | None = None
-    captions: bool | None = None
-    intro: bool | None = None
+    captions: StrictBool | None = None  # strict: 0 or "yes" are not booleans
+    intro: StrictBool | None = None
     layout: Layout | None = None
 
 

@@ -117,7 +117,11 @@ def update_plan(session_id: RowId, body: PlanIn, db: Db, state: State) -> Sessio
 
 @router.get(
     "/sessions/{session_id}/transcript",
-    responses={200: {"content": {"application/json": {}, "text/plain": {}, "text/vtt": {}}}},
+    responses={
+        200: {
+            "content": {"application/json": {}, "application/x-subrip": {}, "text/plain": {}, "text/vtt": {}}
+        }
+    },
 )
 def session_transcript(
     session_id: RowId, db: Db, state: State, format: Literal["json", "srt", "vtt", "txt"] = "json"
