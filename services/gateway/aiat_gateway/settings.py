@@ -49,6 +49,9 @@ class GatewaySettings(AiatSettings):
     media_max_width: int = 4096
     media_max_height: int = 4096
     api_max_body_bytes: int = 1024**2
+    api_max_in_flight: int = 10
+    api_max_queued: int = 50
+    api_queue_wait_seconds: float = 1.0
 
     jobs_stream: str = "AIAT_JOBS"
     jobs_stream_replicas: int = 1
@@ -81,7 +84,9 @@ class GatewaySettings(AiatSettings):
 
     _grpc_tls: ClientTls | None = PrivateAttr(None)
 
-    @field_validator("job_max_deliver", "worker_concurrency", "max_plan_snippets", "stack_max_restarts")
+    @field_validator(
+        "job_max_deliver", "worker_concurrency", "max_plan_snippets", "stack_max_restarts", "api_max_in_flight"
+    )
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:
