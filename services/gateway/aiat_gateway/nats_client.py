@@ -10,7 +10,7 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,31 @@ class NatsClient:
                 log.warning("NATS not reachable at %s (%s); retrying in %.1fs", self.url, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def ensure_stream(self) -> None:
+        """Create the jobs stream again if it went away (NATS restarted with an empty store)."""
+        if self.js is None:
+            raise RuntimeError("not connected to NATS yet")
+        await ensure_stream(self.js, self.stream, self.duplicate_window, self.replicas)
+        log.info("jobs stream %s ensured", self.stream)
+
+    async def stream_status(self, timeout: float = 2.0) -> str:
+        """ "ok" when connected and the jobs stream exists (re-created here if it was lost), else why not."""
+        if not self.connected or self.js is None:
+            return "error: not connected"
+        try:
+            await asyncio.wait_for(self.js.stream_info(self.stream), timeout)
+            return "ok"
+        except NotFoundError:
+            pass
+        except Exception:
+            return "error: the jobs stream does not answer"
+        try:
+            await asyncio.wait_for(self.ensure_stream(), timeout)
+            return "ok"
+        except Exception as exc:
+            log.warning("jobs stream %s is missing and could not be created: %s", self.stream, exc)
+            return "error: the jobs stream is missing"
 
     async def close(self) -> None:
         """Stop reconnecting and drain the connection."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 
 from nats.js import JetStreamContext
+from nats.js.errors import NoStreamResponseError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,15 +56,28 @@ async def flush(
     ids: list[int] | None = None,
     limit: int = 100,
     timeout: float = 2.0,
+    ensure_stream: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
-    """Publish unpublished outbox rows (all, or just `ids`) with Nats-Msg-Id; returns how many went out."""
+    """Publish unpublished outbox rows (all, or just `ids`) with Nats-Msg-Id; returns how many went out.
+
+    When NATS answers that no stream takes the subject (it restarted with an empty store), `ensure_stream`
+    creates the stream again and the row is published once more.
+    """
     if js is None:
         return 0
     rows = await asyncio.to_thread(_pending, factory, limit, ids)
     sent = 0
     for row in rows:
+        headers = {"Nats-Msg-Id": row.msg_id}
         try:
-            await js.publish(row.subject, row.payload, timeout=timeout, headers={"Nats-Msg-Id": row.msg_id})
+            try:
+                await js.publish(row.subject, row.payload, timeout=timeout, headers=headers)
+            except NoStreamResponseError:
+                if ensure_stream is None:
+                    raise
+                log.warning("no stream takes %s (NATS lost its store?); creating it again", row.subject)
+                await ensure_stream()
+                await js.publish(row.subject, row.payload, timeout=timeout, headers=headers)
         except Exception as exc:  # NATS down or slow: the reconciler will publish it later
             log.warning("publishing job %s on %s failed (%s); will retry", row.msg_id, row.subject, exc)
             await asyncio.to_thread(_mark, factory, row.id, False)

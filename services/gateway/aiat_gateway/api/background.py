@@ -9,7 +9,8 @@ from aiat_gateway.lifecycle import Transition
 
 async def publish_now(state: AppState, row_id: int) -> None:
     """Publish a just-committed job; if NATS is down the worker's reconciler publishes it later."""
-    await outbox.flush(state.session_factory, state.nats.js if state.nats.connected else None, ids=[row_id])
+    js = state.nats.js if state.nats.connected else None
+    await outbox.flush(state.session_factory, js, ids=[row_id], ensure_stream=state.nats.ensure_stream)
 
 
 async def publish_transition(state: AppState, transition: Transition) -> None:

@@ -14,6 +14,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from aiat_gateway.worker.errors import StepError
 
@@ -63,8 +64,10 @@ class JobConsumer(Generic[M]):
         backoff_cap: float,
         grace: float = 60.0,
         outage: Outage | None = None,
+        ensure_stream: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.js = js
+        self.ensure_stream = ensure_stream
         self.stream = stream
         self.spec = spec
         self.concurrency = concurrency
@@ -87,12 +90,7 @@ class JobConsumer(Generic[M]):
             max_ack_pending=max(self.concurrency * 4, 16),
             filter_subject=self.spec.subject,
         )
-        # add_consumer creates or updates: changed ack_wait/max_deliver settings take effect on restart.
-        await self.js.add_consumer(self.stream, config)
-        sub = await self.js.pull_subscribe(
-            self.spec.subject, durable=self.spec.durable, stream=self.stream, config=config
-        )
-        self.subscribed = True
+        sub: JetStreamContext.PullSubscription | None = await self._subscribe(config)
         log.info("consuming %s as %s", self.spec.subject, self.spec.durable)
         while not stop.is_set():
             free = self.concurrency - len(self._running)
@@ -101,9 +99,20 @@ class JobConsumer(Generic[M]):
                 await asyncio.wait({*self._running, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 stopping.cancel()
                 continue
+            if sub is None:
+                sub = await self._resubscribe(config)
+                continue
             try:
                 msgs = await sub.fetch(batch=free, timeout=1.0)
             except (NatsTimeoutError, TimeoutError):
+                continue
+            except (ServiceUnavailableError, NotFoundError) as exc:
+                # No stream or no consumer answers (NATS restarted with an empty store): make them again.
+                log.warning("fetch on %s: %r; creating the stream and consumer again", self.spec.subject, exc)
+                self.subscribed = False
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
+                sub = None
                 continue
             except Exception as exc:  # connection trouble: back off, the client reconnects
                 log.warning("fetch on %s failed: %s", self.spec.subject, exc)
@@ -121,8 +130,30 @@ class JobConsumer(Generic[M]):
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
         self.subscribed = False
-        with contextlib.suppress(Exception):
-            await sub.unsubscribe()
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _subscribe(self, config: ConsumerConfig) -> JetStreamContext.PullSubscription:
+        """Create or update the durable consumer and pull from it."""
+        # add_consumer creates or updates: changed ack_wait/max_deliver settings take effect on restart.
+        await self.js.add_consumer(self.stream, config)
+        sub = await self.js.pull_subscribe(
+            self.spec.subject, durable=self.spec.durable, stream=self.stream, config=config
+        )
+        self.subscribed = True
+        return sub
+
+    async def _resubscribe(self, config: ConsumerConfig) -> JetStreamContext.PullSubscription | None:
+        """The stream (when this consumer was given `ensure_stream`) and the consumer made again, or None."""
+        try:
+            if self.ensure_stream is not None:
+                await self.ensure_stream()
+            return await self._subscribe(config)
+        except Exception as exc:  # NATS still gone: the fetch loop comes back here
+            log.warning("re-creating the consumer %s failed: %s", self.spec.durable, exc)
+            await asyncio.sleep(1.0)
+            return None
 
     async def process(self, msg: Msg) -> None:
         """Handle one message and settle it: ack, nak with backoff, or term."""

@@ -127,7 +127,7 @@ class Worker:
                 concurrency=s.worker_concurrency, ack_wait=s.job_ack_wait_seconds,
                 max_deliver=s.job_max_deliver, backoff_base=s.job_backoff_seconds,
                 backoff_cap=s.job_backoff_max_seconds, grace=s.worker_grace_seconds,
-                outage=Outage(is_unavailable, self._database_back),
+                outage=Outage(is_unavailable, self._database_back), ensure_stream=self.nats.ensure_stream,
             )  # fmt: skip
 
         reconciler = Reconciler(self.factory, self.nats, s)
