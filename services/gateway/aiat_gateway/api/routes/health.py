@@ -51,7 +51,7 @@ async def readyz(state: State) -> JSONResponse:
     )
     checks = {
         "database": db_status,
-        "nats": "ok" if state.nats.connected else "error: not connected",
+        "nats": await state.nats.stream_status(),  # connected, and the jobs stream exists (or is made again)
         "transcriber": _service_status("transcriber", services[0]),
         "analyzer": _service_status("analyzer", services[1]),
         "renderer": _service_status("renderer", services[2]),
