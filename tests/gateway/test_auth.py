@@ -70,7 +70,7 @@ def protected_routes(app: FastAPI) -> list[tuple[str, str]]:
 
 
 def send(client: TestClient, method: str, path: str, headers: dict[str, str] | None = None) -> int:
-    body = {} if method in ("POST", "PATCH", "PUT") else None
+    body: dict[str, str] | None = {} if method in ("POST", "PATCH", "PUT") else None
     return client.request(method, path, json=body, headers=headers or {}).status_code
 
 
