@@ -10,7 +10,7 @@ DATA   ?= ../shared/data/lectures/physics
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sysdeps kubectl run test lint proto proto-check bench-transcriber bench-renderer bench-segmentation clean
+.PHONY: help venv sysdeps kubectl run test test-faults lint proto proto-check bench-transcriber bench-renderer bench-segmentation clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ run: $(STAMP) ## Start NATS, gateway, worker and the three gRPC services on this
 
 test: $(STAMP) sysdeps kubectl ## Run the whole test suite (SQLite and PostgreSQL, real servers, real models)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-faults: $(STAMP) sysdeps ## Only the fault tests (real processes SIGKILLed mid-step; also part of make test)
+	$(PY) -m pytest tests/faults $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy (strict for libs/ and services/) and the import contracts
 	$(VENV)/bin/ruff check .
