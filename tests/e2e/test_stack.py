@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import nats
 import pytest
-from nats.aio.msg import Msg
 
-from aiat.jobs.v1 import jobs_pb2
 from aiat.media import probe
 from aiat.nats_server import NatsServer
 from aiat.net import free_port
 from tests.fakes.fake_drive import FakeDrive
 from tests.fixtures.media import lecture_video
+from tests.fixtures.stack import AUTH_ENV, EventLog, api_client, wait_ready, wait_settled
 
 pytestmark = pytest.mark.e2e
 
@@ -37,49 +32,6 @@ LECTURE = (
 FLOW = ["Pending", "Processing: Downloading", "Processing: Transcribing", "Processing: Analyzing", "Finished"]
 
 
-class EventLog:
-    """Collects SessionEvents from NATS in a background thread."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.events: list[jobs_pb2.SessionEvent] = []
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
-
-    async def _run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        nc = await nats.connect(self.url)
-
-        async def on_msg(msg: Msg) -> None:
-            self.events.append(jobs_pb2.SessionEvent.FromString(msg.data))
-
-        await nc.subscribe("aiat.events.session.*", cb=on_msg)
-        await nc.flush()
-        self._ready.set()
-        await self._stop.wait()
-        await nc.close()
-
-    def start(self) -> EventLog:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def stop(self) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    def statuses(self, session_id: int) -> list[str]:
-        seen: list[str] = []
-        for e in list(self.events):
-            if e.session_id == session_id and (not seen or seen[-1] != e.job_status):
-                seen.append(e.job_status)
-        return seen
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeDrive, EventLog, Path]]:
     """The whole system as `make run` starts it, against a fake Drive and its own NATS server."""
@@ -92,6 +44,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeD
         )
         env = {
             **os.environ,
+            **AUTH_ENV,
             "AIAT_DATA_DIR": str(tmp / "data"),
             "AIAT_HTTP_PORT": str(port),
             "AIAT_NATS_URL": nats_server.url,
@@ -104,16 +57,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeD
         base = f"http://127.0.0.1:{port}"
         events = EventLog(nats_server.url).start()
         try:
-            deadline = time.monotonic() + 180
-            while True:
-                assert proc.poll() is None, "the stack exited during start-up"
-                try:
-                    if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "the stack did not become ready in 180 s"
-                time.sleep(0.5)
+            wait_ready(base, 180, alive=lambda: proc.poll() is None)
             yield base, drive, events, tmp
         finally:
             events.stop()
@@ -126,23 +70,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeD
         assert code == 0, f"the stack exited with {code} on Ctrl-C"
 
 
-def wait_settled(client: httpx.Client, session_id: int, timeout: float = 600) -> tuple[str, list[str]]:
-    """Poll the status endpoint until Finished/Failed; returns the final status and what was seen."""
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/api/v1/jobs/{session_id}/status").json()["job_status"]
-        if not seen or seen[-1] != status:
-            seen.append(status)
-        if status in ("Finished", "Failed"):
-            return status, seen
-        time.sleep(0.2)
-    raise AssertionError(f"session {session_id} did not settle: {seen}")
-
-
 def test_lecture_to_snippet_through_rest(stack: tuple[str, FakeDrive, EventLog, Path]) -> None:
     base, drive, events, tmp = stack
-    client = httpx.Client(base_url=base, timeout=30)
+    client = api_client(base)
     link = drive.share_link("1LectureVideoFileId_abcdefghijklmn")
     created = client.post(
         "/api/v1/upload-session", json={"name": "Motion", "module": "Physics", "drive_link": link}
@@ -214,7 +144,7 @@ def test_lecture_to_snippet_through_rest(stack: tuple[str, FakeDrive, EventLog, 
 
 def test_private_file_fails_with_a_clear_message(stack: tuple[str, FakeDrive, EventLog, Path]) -> None:
     base, drive, _events, _tmp = stack
-    client = httpx.Client(base_url=base, timeout=30)
+    client = api_client(base)
     link = drive.add_private("1PrivateVideoFileId_abcdefghijklmnop")
     created = client.post("/api/v1/upload-session", json={"name": "Private", "drive_link": link})
     assert created.status_code == 200
