@@ -102,6 +102,7 @@ def pg_stack(faults: Faults) -> Iterator[PgStack]:
                 "AIAT_NATS_URL": nats_server.url,
                 "AIAT_HTTP_PORT": str(port),
                 "AIAT_DATABASE_POOL_TIMEOUT_SECONDS": "3",
+                "AIAT_API_MAX_IN_FLIGHT": "100",  # more than the pool and the thread pool: they are what is tested
                 "AIAT_JOB_STALE_SECONDS": "600",  # only the worker's own waiting can rescue the job
             }
             for name, module in (
