@@ -141,6 +141,13 @@ class ServiceClients:
             # every other pick, so with two replicas all the real calls would land on one of them.
             status = await check_health(self._addrs[service], timeout=2.0, tls=self.tls)
             if status == "SERVING":
+                # A channel that lost a restarted server fails calls at once until its reconnect backoff
+                # (up to 5 s) ends: wait for it to connect rather than spend an attempt on a failed call.
+                remaining = max(deadline - asyncio.get_running_loop().time(), 1.0)
+                try:
+                    await asyncio.wait_for(self._channels[service].channel_ready(), remaining)
+                except TimeoutError:
+                    raise StepError(f"{service} is not available (no connection)", permanent=False) from None
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise StepError(f"{service} is not available ({status})", permanent=False)

@@ -108,6 +108,7 @@ class RenderRunner:
         if not await self.claim(inputs.task_id, attempt, claim_id):
             log.info("task %s is being rendered by another delivery; skipping this one", inputs.task_id)
             return
+        await asyncio.to_thread(self._sweep, inputs.session_id, inputs.task_id, claim_id)
         filename = snippet_filename(inputs.position, inputs.name)
         # Rendered under a private name first; only a render whose snippet is unchanged is renamed
         # to the public name, so a stale render can never overwrite a newer snippet's file. The name is
@@ -151,6 +152,21 @@ class RenderRunner:
         silent = utcnow() - dt.timedelta(seconds=self.settings.job_ack_wait_seconds / 2)
         claimed = await self.db.transition(lifecycle.claim_task, task_id, claim_id, attempt, silent)
         return claimed.applied
+
+    def _sweep(self, session_id: int, task_id: str, claim_id: str) -> None:
+        """Remove the private and partial files of this task's earlier deliveries, never this claim's.
+
+        A renderer killed mid-write leaves its `..<task>.<claim>.mp4.*.part`; once another delivery
+        holds the task, no earlier one can commit, so what they left is litter.
+        """
+        directory = self.store.resolve(self.store.output_dir(session_id))
+        if not directory.is_dir():
+            return
+        for path in directory.iterdir():
+            name = path.name.lstrip(".")
+            if name.startswith(f"{task_id}.") and not name.startswith(f"{task_id}.{claim_id}."):
+                log.info("task %s: removing %s left by an earlier delivery", task_id, path.name)
+                path.unlink(missing_ok=True)
 
     def _discard(self, private_rel: str) -> None:
         path = self.store.resolve(private_rel)
