@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from limits import parse_many
-from pydantic import PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from aiat.aspect import Aspect
@@ -29,6 +29,10 @@ class GatewaySettings(AiatSettings):
     api_keys_file: Path | None = None
     auth_disabled: bool = False
     rate_limit: str = "30/minute"
+    # Signed media URLs (<video> cannot send a header): empty secret = a random one per process (set it
+    # when several gateway replicas serve one studio, or URLs issued by one fail on another).
+    media_url_secret: SecretStr = SecretStr("")
+    media_url_ttl_seconds: int = Field(default=1800, ge=60, le=3600)
 
     transcriber_addr: str = "127.0.0.1:50051"
     analyzer_addr: str = "127.0.0.1:50052"
