@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from aiat.common.v1 import transcript_pb2 as aiat_dot_common_dot_v1_dot_transcript__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%aiat/transcriber/v1/transcriber.proto\x12\x13\x61iat.transcriber.v1\x1a\x1f\x61iat/common/v1/transcript.proto\"\xbe\x01\n\x11TranscribeRequest\x12\x12\n\nmedia_path\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x11\n\tbeam_size\x18\x03 \x01(\x05\x12\x17\n\nvad_filter\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x1c\n\x0fword_timestamps\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x16\n\x0einitial_prompt\x18\x06 \x01(\tB\r\n\x0b_vad_filterB\x12\n\x10_word_timestamps\"}\n\x12TranscribeResponse\x12,\n\x08progress\x18\x01 \x01(\x0b\x32\x18.aiat.common.v1.ProgressH\x00\x12\x30\n\ntranscript\x18\x02 \x01(\x0b\x32\x1a.aiat.common.v1.TranscriptH\x00\x42\x07\n\x05\x65vent2u\n\x12TranscriberService\x12_\n\nTranscribe\x12&.aiat.transcriber.v1.TranscribeRequest\x1a\'.aiat.transcriber.v1.TranscribeResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%aiat/transcriber/v1/transcriber.proto\x12\x13\x61iat.transcriber.v1\x1a\x1f\x61iat/common/v1/transcript.proto\"\xe1\x01\n\x11TranscribeRequest\x12\x12\n\nmedia_path\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x11\n\tbeam_size\x18\x03 \x01(\x05\x12\x17\n\nvad_filter\x18\x04 \x01(\x08H\x00\x88\x01\x01\x12\x1c\n\x0fword_timestamps\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x16\n\x0einitial_prompt\x18\x06 \x01(\t\x12\r\n\x05model\x18\x07 \x01(\t\x12\x12\n\nvocabulary\x18\x08 \x03(\tB\r\n\x0b_vad_filterB\x12\n\x10_word_timestamps\"}\n\x12TranscribeResponse\x12,\n\x08progress\x18\x01 \x01(\x0b\x32\x18.aiat.common.v1.ProgressH\x00\x12\x30\n\ntranscript\x18\x02 \x01(\x0b\x32\x1a.aiat.common.v1.TranscriptH\x00\x42\x07\n\x05\x65vent2u\n\x12TranscriberService\x12_\n\nTranscribe\x12&.aiat.transcriber.v1.TranscribeRequest\x1a\'.aiat.transcriber.v1.TranscribeResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aiat.transcriber.v1.transcr
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TRANSCRIBEREQUEST']._serialized_start=96
-  _globals['_TRANSCRIBEREQUEST']._serialized_end=286
-  _globals['_TRANSCRIBERESPONSE']._serialized_start=288
-  _globals['_TRANSCRIBERESPONSE']._serialized_end=413
-  _globals['_TRANSCRIBERSERVICE']._serialized_start=415
-  _globals['_TRANSCRIBERSERVICE']._serialized_end=532
+  _globals['_TRANSCRIBEREQUEST']._serialized_end=321
+  _globals['_TRANSCRIBERESPONSE']._serialized_start=323
+  _globals['_TRANSCRIBERESPONSE']._serialized_end=448
+  _globals['_TRANSCRIBERSERVICE']._serialized_start=450
+  _globals['_TRANSCRIBERSERVICE']._serialized_end=567
 # @@protoc_insertion_point(module_scope)
