@@ -47,6 +47,8 @@ class GatewaySettings(AiatSettings):
     drive_endpoint: str | None = None
     drive_max_bytes: int = 20 * 1024**3
     drive_timeout_seconds: float = 60.0
+    # POST /upload-file: the largest file accepted; unset = AIAT_DRIVE_MAX_BYTES (the same limit as a download).
+    upload_max_bytes: int | None = Field(default=None, ge=1)
 
     media_probe_timeout_seconds: float = 60.0
     media_max_duration_seconds: float = 6 * 3600.0
