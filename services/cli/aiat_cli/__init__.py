@@ -1,0 +1,1 @@
+"""`aiat`: the command line of AIAT Snippets, a client of its REST API only."""
