@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"[a-z0-9']+")
+# Letters of any script and digits (Spanish and German lectures too), apostrophes inside words.
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
 def normalise(text: str) -> list[str]:

@@ -20,6 +20,7 @@ from aiat.errors import Cancelled, EngineUnavailable, InvalidInput, StartupError
 from aiat.store import MediaStore
 from aiat_transcriber.audio import SAMPLE_RATE, AudioChunk, iter_audio_chunks, resolve_media, windows
 from aiat_transcriber.models import resolve_device, resolve_model
+from aiat_transcriber.multilingual import ensure_model_dir
 from aiat_transcriber.settings import TranscriberSettings
 from aiat_transcriber.timeline import Timeline
 
@@ -45,6 +46,8 @@ class TranscribeOptions:
     vad_filter: bool | None = None
     word_timestamps: bool = True
     initial_prompt: str | None = None
+    model: str = ""  # "", "default" or "multilingual" (see TranscribeRequest.model)
+    vocabulary: tuple[str, ...] = ()  # course terms favoured in every window (faster-whisper hotwords)
 
 
 class TranscriptionEngine(Protocol):
@@ -75,6 +78,7 @@ class WhisperConfig:
     """The faster-whisper engine's share of TranscriberSettings (see there for each field's meaning)."""
 
     model: str
+    multilingual_model: str
     model_dir: str
     device: str
     device_index: int
@@ -104,6 +108,12 @@ class FasterWhisperEngine:
         self._model: WhisperModel | None = None
         self._batch_size = 1
         self._name = "faster-whisper (not loaded)"
+        # The multilingual model, loaded on first use when the default one is English-only.
+        self._multilingual: tuple[WhisperModel, str] | None = None
+        self._multilingual_lock = threading.Lock()
+        self._device = "cpu"
+        self._compute_type = "int8"
+        self._cpu_threads = 1
 
     @property
     def name(self) -> str:
@@ -126,37 +136,75 @@ class FasterWhisperEngine:
             label, model_path, device, compute_type, batch_size, cpu_threads,
         )  # fmt: skip
         batched = f" batch {batch_size}" if batch_size > 1 else ""
+        self._device, self._compute_type, self._cpu_threads = device, compute_type, cpu_threads
+        self._batch_size = batch_size
         name = f"faster-whisper {label} {compute_type} {device}{batched}"
         try:
-            model = self._model_type(
-                model_path,
-                device=device,
-                device_index=cfg.device_index,
-                compute_type=compute_type,
-                cpu_threads=cpu_threads,
-                num_workers=cfg.max_concurrency,
-                local_files_only=True,
-            )
-            self._model, self._batch_size = model, batch_size
-            self._warm_up()
-        except Exception as exc:
+            self._model = self._open(model_path, name)
+        except Exception:
             self.close()
-            raise StartupError(f"{name} cannot transcribe: {exc.__class__.__name__}: {exc}") from exc
+            raise
         self._name = name
         log.info("loaded %s", self._name)
 
-    def _warm_up(self) -> None:
+    def _open(self, model_path: str, name: str) -> WhisperModel:
+        """Load and warm up one model; StartupError naming it when it cannot transcribe."""
+        try:
+            model = self._model_type(
+                model_path,
+                device=self._device,
+                device_index=self.config.device_index,
+                compute_type=self._compute_type,
+                cpu_threads=self._cpu_threads,
+                num_workers=self.config.max_concurrency,
+                local_files_only=True,
+            )
+            self._warm_up(model)
+        except Exception as exc:
+            raise StartupError(f"{name} cannot transcribe: {exc.__class__.__name__}: {exc}") from exc
+        return model
+
+    def _warm_up(self, model: WhisperModel) -> None:
         """Transcribe a second of silence, the way jobs run: CTranslate2 loads cuBLAS only on first use."""
         silence = np.zeros(int(_WARMUP_SECONDS * SAMPLE_RATE), dtype=np.float32)
         options = TranscribeOptions(beam_size=1, vad_filter=False)  # VAD would skip the silence entirely
-        segments, _info = self._run(AudioChunk(0.0, silence), options, self.config.language or None, None)
+        language = (self.config.language or None) if model.model.is_multilingual else None
+        segments, _info = self._run(model, AudioChunk(0.0, silence), options, language, None)
         for _segment in segments:  # decoding is lazy
             pass
 
     def close(self) -> None:
-        """Drop the model so its memory can be freed."""
+        """Drop the models so their memory can be freed."""
         self._model = None
+        self._multilingual = None
         gc.collect()
+
+    def _pick(self, options: TranscribeOptions, language: str | None) -> tuple[WhisperModel, str]:
+        """(model, engine name) for a request: the multilingual model when asked, or when a language
+        other than English is asked of an English-only default model."""
+        if self._model is None:
+            raise EngineUnavailable("the speech model is not loaded yet")
+        english_only = not self._model.model.is_multilingual
+        wants = options.model or ("multilingual" if language not in (None, "en") else "default")
+        if wants == "default" or not english_only:
+            return self._model, self._name
+        with self._multilingual_lock:  # one load, however many requests wait for it
+            if self._multilingual is None:
+                self._multilingual = self._load_multilingual()
+            return self._multilingual
+
+    def _load_multilingual(self) -> tuple[WhisperModel, str]:
+        cfg = self.config
+        if cfg.multilingual_model:
+            path, label = resolve_model(cfg.multilingual_model, cfg.model_dir, self._device)
+        else:
+            path, label = str(ensure_model_dir()), "base"
+        batched = f" batch {self._batch_size}" if self._batch_size > 1 else ""
+        name = f"faster-whisper {label} {self._compute_type} {self._device}{batched}"
+        log.info("loading the multilingual model %s from %s", name, path)
+        model = self._open(path, name)
+        log.info("loaded %s", name)
+        return model, name
 
     def transcribe(
         self, media_path: str, options: TranscribeOptions, on_progress: ProgressFn, cancel: threading.Event
@@ -165,9 +213,12 @@ class FasterWhisperEngine:
         if self._model is None or self._store is None:
             raise EngineUnavailable("the speech model is not loaded yet")
         path, total = resolve_media(self._store, media_path)
-        timeline = Timeline(total)
-        transcript = transcript_pb2.Transcript(duration=total, engine=self._name)
         language = options.language or self.config.language or None
+        model, name = self._pick(options, options.language)
+        if not model.model.is_multilingual:
+            language = None  # an English-only model knows no other language
+        timeline = Timeline(total)
+        transcript = transcript_pb2.Transcript(duration=total, engine=name)
         prompt = options.initial_prompt or None
         done = 0.0
         decoded = 0
@@ -176,7 +227,7 @@ class FasterWhisperEngine:
             decoded += len(chunk.samples)
             if not len(chunk.samples):
                 continue
-            segments, info = self._run(chunk, options, language, prompt)
+            segments, info = self._run(model, chunk, options, language, prompt)
             if not transcript.language:
                 transcript.language = info.language
                 transcript.language_probability = info.language_probability
@@ -188,7 +239,9 @@ class FasterWhisperEngine:
                 texts.append(placed.text)
                 done = max(done, placed.end)
                 on_progress(done, total)
-            prompt = " ".join(texts)[-_PROMPT_TAIL_CHARS:] or None
+            # The caller's prompt goes to every chunk, not only the first; then the text just heard.
+            tail = " ".join(texts)[-_PROMPT_TAIL_CHARS:]
+            prompt = " ".join(p for p in (options.initial_prompt, tail) if p) or None
             done = max(done, min(chunk.offset + chunk.seconds, total))
             on_progress(done, total)
         if decoded == 0:
@@ -198,10 +251,13 @@ class FasterWhisperEngine:
         return transcript
 
     def _run(
-        self, chunk: AudioChunk, options: TranscribeOptions, language: str | None, prompt: str | None
+        self,
+        model: WhisperModel,
+        chunk: AudioChunk,
+        options: TranscribeOptions,
+        language: str | None,
+        prompt: str | None,
     ) -> tuple[Iterable[Any], Any]:
-        if self._model is None:
-            raise EngineUnavailable("the speech model is not loaded yet")
         vad_filter = self.config.vad_filter if options.vad_filter is None else options.vad_filter
         kwargs: dict[str, Any] = {
             "language": language,
@@ -209,9 +265,11 @@ class FasterWhisperEngine:
             "vad_filter": vad_filter,
             "word_timestamps": options.word_timestamps,
             "initial_prompt": prompt,
+            # Hotwords go before the previous text in the prompt of every 30 s window.
+            "hotwords": ", ".join(options.vocabulary) or None,
         }
         if self._batch_size == 1:
-            return self._model.transcribe(chunk.samples, **kwargs)  # type: ignore[no-any-return]
+            return model.transcribe(chunk.samples, **kwargs)  # type: ignore[no-any-return]
         if not vad_filter:
             # Without VAD the pipeline has no clips and refuses audio of 30 s or more: give it windows.
             kwargs["clip_timestamps"] = [
@@ -219,7 +277,7 @@ class FasterWhisperEngine:
                 for start, end in windows(chunk.samples, _WHISPER_WINDOW_SECONDS)
             ]
         # A pipeline per call: it keeps the last word's end between batches (instance state).
-        pipeline = BatchedInferencePipeline(self._model)
+        pipeline = BatchedInferencePipeline(model)
         return pipeline.transcribe(chunk.samples, batch_size=self._batch_size, **kwargs)  # type: ignore[no-any-return]
 
 

