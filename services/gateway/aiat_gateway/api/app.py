@@ -11,15 +11,29 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from aiat.store import MediaStore, StorePathError
-from aiat_gateway.api.auth import UNAUTHORIZED_RESPONSE, access_from_settings, require_api_key
+from aiat_gateway.api.admission import Admission
+from aiat_gateway.api.auth import UNAUTHORIZED_RESPONSE, ErrorOut, access_from_settings, require_api_key
+from aiat_gateway.api.body_limit import BodySizeLimit
 from aiat_gateway.api.deps import AppState
-from aiat_gateway.api.routes import health, sessions, snippets
+from aiat_gateway.api.routes import health, media, sessions, snippets
 from aiat_gateway.db.connection import is_unavailable, make_engine, make_session_factory
 from aiat_gateway.errors import DomainError
 from aiat_gateway.nats_client import NatsClient
+from aiat_gateway.schemas import ValidationErrorOut
 from aiat_gateway.settings import GatewaySettings
+from aiat_gateway.studio import mount_studio
 
 API_PREFIX = "/api/v1"
+PROBES = ("/healthz", "/readyz", "/metrics")  # never queued behind the API
+# The error answers every API route may give, documented so clients (and the schema fuzzer) can rely on them.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorOut, "description": "The request is not acceptable (see `detail`)"},
+    404: {"model": ErrorOut, "description": "No such session, snippet, task or file"},
+    409: {"model": ErrorOut, "description": "Not possible in the current state (see `detail`)"},
+    413: {"model": ErrorOut, "description": "The request body is larger than AIAT_API_MAX_BODY_BYTES"},
+    422: {"model": ValidationErrorOut, "description": "The request does not match the schema"},
+    503: {"model": ErrorOut, "description": "Overloaded or database down; retry after `Retry-After` s"},
+}
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -54,13 +68,24 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.aiat = state
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    # Added last, so outermost: an overloaded gateway answers 503 before doing anything else.
+    app.add_middleware(
+        Admission,
+        limit=settings.api_max_in_flight,
+        queue=settings.api_max_queued,
+        wait=settings.api_queue_wait_seconds,
+        exempt=PROBES,
+    )
     # Without keys (loopback or AIAT_AUTH_DISABLED) no security is declared, so the schema tells the truth.
     guard = [] if access.open else [Depends(require_api_key)]
-    unauthorized = {} if access.open else UNAUTHORIZED_RESPONSE
-    app.include_router(sessions.router, prefix=API_PREFIX, dependencies=guard, responses=unauthorized)
-    app.include_router(snippets.router, prefix=API_PREFIX, dependencies=guard, responses=unauthorized)
-    app.include_router(snippets.output_router, dependencies=guard, responses=unauthorized)
+    errors = ERROR_RESPONSES if access.open else {**ERROR_RESPONSES, **UNAUTHORIZED_RESPONSE}
+    app.include_router(sessions.router, prefix=API_PREFIX, dependencies=guard, responses=errors)
+    app.include_router(snippets.router, prefix=API_PREFIX, dependencies=guard, responses=errors)
+    app.include_router(snippets.output_router, dependencies=guard, responses=errors)
+    app.include_router(media.router, prefix=API_PREFIX, dependencies=guard, responses=errors)
     app.include_router(health.router)
+    mount_studio(app)  # last: `/` and `/studio/` only, after every API route
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:

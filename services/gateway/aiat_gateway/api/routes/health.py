@@ -7,6 +7,7 @@ import logging
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from aiat.grpc_service import check_health
@@ -14,6 +15,14 @@ from aiat_gateway.api.deps import AppState, State
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
+
+
+class ReadyOut(BaseModel):
+    """/readyz body: each check's state and the names of those failing."""
+
+    status: str
+    checks: dict[str, str]
+    failing: list[str]
 
 
 @router.get("/healthz")
@@ -39,7 +48,11 @@ def _service_status(name: str, answer: str) -> str:
     return answer.split(":", 1)[0]
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "Not ready: `failing` names what is not"}},
+)
 async def readyz(state: State) -> JSONResponse:
     """Ready when the DB, NATS and each gRPC service answer; 503 naming what is not."""
     s = state.settings
