@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import math
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -26,6 +27,11 @@ log = logging.getLogger("aiat.gateway.auth")
 MIN_KEY_LENGTH = 16
 KEY = re.compile(r"[\x21-\x2b\x2d-\x7e]+")  # visible ASCII but the comma: fits a header and the list syntax
 LOOPBACK_NAMES = {"localhost"}
+# GET paths a signed URL may open instead of a key: the media a <video> element or a link loads.
+MEDIA_PATH = re.compile(
+    r"/output/\d+/snippets/[^/]+|/api/v1/snippets/\d+/download|/api/v1/sessions/\d+/media"
+)
+MAX_MEDIA_TTL = 3600
 UNAUTHORIZED = "missing or invalid API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 
 
@@ -82,6 +88,8 @@ class Access:
     digests: tuple[bytes, ...] = ()
     limits: tuple[RateLimitItem, ...] = ()
     limiter: MovingWindowRateLimiter = field(default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
+    media_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    media_ttl: int = 1800
 
     @property
     def open(self) -> bool:
@@ -99,6 +107,30 @@ class Access:
             if matched:
                 return "key:" + digest.hex()[:16]
         return None
+
+    def _media_sig(self, path: str, expires: int) -> str:
+        message = f"GET {path}\n{expires}".encode()
+        return hmac.new(self.media_secret, message, hashlib.sha256).hexdigest()
+
+    def sign_media(self, path: str, now: float | None = None) -> tuple[int, str]:
+        """Expiry (Unix seconds) and signature letting anyone GET `path` until then without a key."""
+        expires = int(now if now is not None else time.time()) + self.media_ttl
+        return expires, self._media_sig(path, expires)
+
+    def media_signed(self, path: str, expires: str | None, sig: str | None, now: float | None = None) -> bool:
+        """Whether `?exp=&sig=` opens `path`: a media path, not expired, not too far ahead, a valid HMAC."""
+        if (
+            not expires
+            or not sig
+            or not expires.isdigit()
+            or len(expires) > 12
+            or not MEDIA_PATH.fullmatch(path)
+        ):
+            return False
+        current = now if now is not None else time.time()
+        if not current <= int(expires) <= current + MAX_MEDIA_TTL:
+            return False
+        return hmac.compare_digest(self._media_sig(path, int(expires)), sig)
 
     def hit(self, who: str) -> int | None:
         """Count one work request for `who`; seconds to wait when a limit is exceeded, else None."""
@@ -121,7 +153,13 @@ def access_from_settings(settings: GatewaySettings) -> Access:
             "if an authenticating proxy stands in front"
         )
     limits = tuple(parse_many(settings.rate_limit)) if settings.rate_limit.strip() else ()
-    return Access(digests=tuple(_digest(k) for k in keys), limits=limits)
+    secret = settings.media_url_secret.get_secret_value().encode()
+    return Access(
+        digests=tuple(_digest(k) for k in keys),
+        limits=limits,
+        media_secret=secret or secrets.token_bytes(32),
+        media_ttl=settings.media_url_ttl_seconds,
+    )
 
 
 def open_warning(settings: GatewaySettings) -> str | None:
@@ -155,9 +193,14 @@ def require_api_key(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     api_key: Annotated[str | None, Security(_api_key_header)],
 ) -> None:
-    """Let the request in only with a configured API key; 401 otherwise."""
+    """Let the request in only with a configured API key (or a signed media URL for a GET); 401 otherwise."""
     presented = [k for k in (bearer.credentials if bearer else None, api_key) if k]
-    who = _access(request).principal(presented)
+    access = _access(request)
+    who = access.principal(presented)
+    if who is None and request.method == "GET":
+        query = request.query_params
+        if access.media_signed(request.url.path, query.get("exp"), query.get("sig")):
+            who = "signed-url"
     if who is None:
         raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
     request.state.principal = who
