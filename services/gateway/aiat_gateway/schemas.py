@@ -54,6 +54,20 @@ class UploadSessionRequest(BaseModel):
         return value.strip()
 
 
+class UploadFileForm(BaseModel):
+    """The text parts of POST /upload-file (the file part is streamed, not modelled)."""
+
+    name: Text = Field(min_length=1, max_length=300)
+    module: Text | None = Field(default=None, max_length=300)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must not be blank")
+        return value.strip()
+
+
 class SessionOut(BaseModel):
     """A session as the contract shows it."""
 
@@ -71,6 +85,8 @@ class SessionOut(BaseModel):
     media_duration: float | None = None
     language: str | None = None
     snippet_count: int = 0
+    # Set for a file uploaded with POST /upload-file (its drive_link is then `upload:sha256:<hash>`).
+    content_sha256: str | None = None
 
 
 class JobStatusOut(BaseModel):

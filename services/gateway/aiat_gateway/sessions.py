@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import asc, desc, func, select
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +45,46 @@ def create_session(
     except IntegrityError:
         db.rollback()
         raise Duplicate("a session for this drive link already exists") from None
+    return session, row
+
+
+def upload_link(sha256: str) -> str:
+    """The `drive_link` shown for an uploaded file (no Drive link; unique per content like one)."""
+    return f"upload:sha256:{sha256}"
+
+
+def create_upload_session(
+    db: Session,
+    name: str,
+    module: str | None,
+    sha256: str,
+    filename: str,
+    place: Callable[[int], None],
+) -> tuple[LectureSession, int]:
+    """Insert a Pending session for an uploaded file; `place(id)` moves the file in before the job is queued."""
+    existing = db.scalar(select(LectureSession.id).where(LectureSession.content_sha256 == sha256))
+    if existing is not None:
+        raise Duplicate(f"this file was already uploaded (session {existing})")
+    link = upload_link(sha256)
+    session = LectureSession(
+        name=name,
+        module=module,
+        drive_link=link,
+        drive_file_id=link,
+        content_sha256=sha256,
+        source_filename=filename,
+        job_status=Status.PENDING,
+        job_id=new_job_id(),
+    )
+    db.add(session)
+    try:
+        db.flush()
+        place(session.id)
+        row = enqueue_session_job(db, session.id, session.job_id)
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        raise Duplicate("this file was already uploaded") from None
     return session, row
 
 

@@ -6,6 +6,9 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Routes that stream their body to disk and enforce their own, larger limit (AIAT_UPLOAD_MAX_BYTES).
+STREAMED_PATHS = frozenset({"/api/v1/upload-file"})
+
 
 class BodySizeLimit:
     """ASGI middleware refusing request bodies over `max_bytes` without reading more than that."""
@@ -15,7 +18,7 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in STREAMED_PATHS:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

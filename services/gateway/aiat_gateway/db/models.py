@@ -93,6 +93,8 @@ class LectureSession(Base):
     drive_link: Mapped[str] = mapped_column(String(2048), unique=True)
     # One session per Drive file, whichever link form was pasted: racing uploads meet here.
     drive_file_id: Mapped[str] = mapped_column(String(200), index=True, unique=True)
+    # A file uploaded to the gateway (no Drive link): one session per content, whoever sends it again.
+    content_sha256: Mapped[str | None] = mapped_column(String(64), index=True, unique=True, nullable=True)
     job_status: Mapped[str] = mapped_column(String(64), default=Status.PENDING, index=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     progress: Mapped[float | None] = mapped_column(Float, nullable=True)

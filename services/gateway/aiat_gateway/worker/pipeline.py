@@ -7,6 +7,7 @@ import logging
 import math
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,8 @@ class SessionSnapshot:
     media_path: str | None
     media_duration: float | None
     transcript_path: str | None
+    content_sha256: str | None = None  # set for a file uploaded to the gateway: no Drive link to fetch
+    source_filename: str | None = None
 
 
 class SessionPipeline:
@@ -72,7 +75,7 @@ class SessionPipeline:
                 return None
             return SessionSnapshot(
                 s.id, s.name, s.module, s.drive_link, s.job_id, s.job_status,
-                s.media_path, s.media_duration, s.transcript_path,
+                s.media_path, s.media_duration, s.transcript_path, s.content_sha256, s.source_filename,
             )  # fmt: skip
 
         return await self.db.run(_read)
@@ -104,7 +107,10 @@ class SessionPipeline:
             if not self._exists(snap.transcript_path):
                 self._missing(snap, "transcript", lifecycle.START_TRANSCRIBING_FROM)
                 if not self._exists(snap.media_path):  # never downloaded, or lost since: (re-)download
-                    await self.download(snap, attempt)
+                    if snap.content_sha256:
+                        await self.adopt_upload(snap, attempt)
+                    else:
+                        await self.download(snap, attempt)
                 await self.transcribe(snap, attempt)
             await self.analyze(snap, attempt)
         except StepError as exc:
@@ -152,20 +158,36 @@ class SessionPipeline:
         except DriveError as exc:
             # Network failures and Drive's explained refusals are retried; what the user must fix is not.
             raise StepError(f"Download failed: {exc}", permanent=not exc.transient) from exc
-        try:
-            info = await asyncio.to_thread(
-                probe_isolated, result.path, self.settings.media_probe_timeout_seconds
+        await self._accept(snap, result.path, result.filename)
+
+    async def adopt_upload(self, snap: SessionSnapshot, attempt: int) -> None:
+        """The download step of an uploaded file: it is already in the session's directory; check and record it."""
+        started = await self.db.transition(lifecycle.start_download, snap.id, snap.job_id, attempt)
+        self._enter(started, "the download")
+        rel = f"{self.store.session_dir(snap.id)}/source/{snap.source_filename or ''}"
+        path = self.store.resolve(rel)
+        if not snap.source_filename or not await asyncio.to_thread(path.is_file):
+            # There is no link to fetch it from again: only the person who has the file can.
+            raise StepError(
+                "The uploaded file of this session is missing from the media store; upload it again",
+                permanent=True,
             )
+        await self._accept(snap, path, snap.source_filename)
+
+    async def _accept(self, snap: SessionSnapshot, path: Path, filename: str | None) -> None:
+        """Probe the session's media under the limits and record it; StepError when it is refused."""
+        try:
+            info = await asyncio.to_thread(probe_isolated, path, self.settings.media_probe_timeout_seconds)
             refusal = self.refusal(info)
         except UnreadableMedia as exc:
             refusal = f"The downloaded file is not a readable video: {exc}"
         if refusal is not None:
-            result.path.unlink(missing_ok=True)
+            await asyncio.to_thread(path.unlink, True)
             raise StepError(refusal, permanent=True)
-        snap.media_path = self.store.relative(result.path)
+        snap.media_path = self.store.relative(path)
         snap.media_duration = info.duration
         recorded = await self.db.run(
-            lifecycle.record_media, snap.id, snap.job_id, snap.media_path, info.duration, result.filename
+            lifecycle.record_media, snap.id, snap.job_id, snap.media_path, info.duration, filename
         )
         if not recorded:
             raise Superseded("the download finished after the session moved on")

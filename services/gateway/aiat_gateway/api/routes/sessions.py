@@ -12,6 +12,7 @@ from aiat_gateway import sessions as logic
 from aiat_gateway.api.auth import RATE_LIMITED_RESPONSE, rate_limited
 from aiat_gateway.api.background import publish_now, publish_transition
 from aiat_gateway.api.deps import MAX_ID, Db, RowId, State
+from aiat_gateway.api.routes import uploads
 from aiat_gateway.db.models import LectureSession
 from aiat_gateway.drive import InvalidDriveLink, parse_drive_link
 from aiat_gateway.errors import Conflict, Invalid
@@ -27,6 +28,7 @@ from aiat_gateway.schemas import (
 
 router = APIRouter(tags=["sessions"])
 WORK = [Depends(rate_limited)]
+router.include_router(uploads.router)
 
 
 def session_out(session: LectureSession, count: int | None = None) -> SessionOut:

@@ -1,0 +1,118 @@
+"""POST /upload-file: a lecture file sent to the gateway, streamed to the media store and processed like a Drive file."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from aiat.media import UnreadableMedia, probe_isolated
+from aiat_gateway import sessions as logic
+from aiat_gateway.api.auth import RATE_LIMITED_RESPONSE, ErrorOut, rate_limited
+from aiat_gateway.api.background import publish_now
+from aiat_gateway.api.deps import AppState, State
+from aiat_gateway.drive.download import format_size
+from aiat_gateway.errors import Invalid
+from aiat_gateway.schemas import SessionOut, UploadFileForm
+from aiat_gateway.uploads import NotMedia, UploadReceiver, UploadTooLarge, boundary_of
+
+router = APIRouter(tags=["sessions"])
+UPLOAD_DIR = "uploads"  # staging area inside the store: the final rename stays on one filesystem
+FORM_OVERHEAD = 64 * 1024  # boundaries, part headers and the text fields around the file
+
+UPLOAD_FORM: dict[str, object] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["name", "file"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 300},
+                        "module": {"type": "string", "maxLength": 300},
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+}
+UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
+    **RATE_LIMITED_RESPONSE,
+    413: {"model": ErrorOut, "description": "The file is larger than AIAT_UPLOAD_MAX_BYTES"},
+    415: {"model": ErrorOut, "description": "Not multipart/form-data, or the file is not an accepted video"},
+}
+
+
+def upload_limit(state: AppState) -> int:
+    """AIAT_UPLOAD_MAX_BYTES, or the Drive download limit when unset."""
+    return state.settings.upload_max_bytes or state.settings.drive_max_bytes
+
+
+@router.post(
+    "/upload-file",
+    response_model=SessionOut,
+    dependencies=[Depends(rate_limited)],
+    responses=UPLOAD_RESPONSES,
+    openapi_extra=UPLOAD_FORM,
+)
+async def upload_file(request: Request, state: State, background: BackgroundTasks) -> SessionOut:
+    """Create a session for an uploaded lecture file (multipart: name, module, file) and start processing it."""
+    max_bytes = upload_limit(state)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD:
+        raise UploadTooLarge(f"the file is larger than the {format_size(max_bytes)} limit")
+    receiver = UploadReceiver(
+        boundary_of(request.headers.get("content-type")),
+        state.store.resolve(f"{UPLOAD_DIR}/{uuid.uuid4().hex}.part"),
+        max_bytes,
+    )
+    try:
+        # Never the whole body in memory: each chunk is parsed and written as it arrives.
+        async for chunk in request.stream():
+            await run_in_threadpool(receiver.feed, chunk)
+        await run_in_threadpool(receiver.finish)
+        try:
+            form = UploadFileForm.model_validate(receiver.fields)
+        except ValidationError as exc:
+            issues = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise Invalid(issues) from None
+        try:
+            # The same FFmpeg whitelists as a downloaded file (aiat.safe_media), in a child process.
+            await run_in_threadpool(probe_isolated, receiver.dest, state.settings.media_probe_timeout_seconds)
+        except UnreadableMedia as exc:
+            raise NotMedia(f"the uploaded file is not a readable video: {exc}") from None
+        out, row_id = await run_in_threadpool(_create, state, form, receiver)
+    finally:
+        receiver.close()
+        receiver.dest.unlink(missing_ok=True)
+    background.add_task(publish_now, state, row_id)
+    return out
+
+
+def _create(state: AppState, form: UploadFileForm, receiver: UploadReceiver) -> tuple[SessionOut, int]:
+    """Insert the session and move the staged file to its source directory in the same transaction."""
+    placed: list[Path] = []
+
+    def place(session_id: int) -> None:
+        dest = state.store.resolve(f"{state.store.session_dir(session_id)}/source/{receiver.filename}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        receiver.dest.replace(dest)
+        placed.append(dest)
+
+    with state.session_factory() as db:
+        try:
+            session, row_id = logic.create_upload_session(
+                db, form.name, form.module, receiver.sha256, receiver.filename or "", place
+            )
+        except BaseException:
+            for path in placed:  # the session was not committed: its file must not linger
+                path.unlink(missing_ok=True)
+            raise
+        out = SessionOut.model_validate(session)
+        out.snippet_count = 0
+        return out, row_id
