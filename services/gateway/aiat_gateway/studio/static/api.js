@@ -55,15 +55,24 @@ export async function api(path, { method = "GET", body, as = "json", signal } = 
   return response.json();
 }
 
-/** Whether the server has an operation (the OpenAPI schema is public). */
+/** The public OpenAPI schema: what the server offers, and whether it asks for a key. */
 let schema;
-export async function hasOperation(path, method) {
+async function openapi() {
   try {
     schema ??= await fetch("/openapi.json").then((r) => (r.ok ? r.json() : { paths: {} }));
   } catch {
     schema = { paths: {} };
   }
-  return Boolean(schema.paths?.[path]?.[method]);
+  return schema;
+}
+
+export async function hasOperation(path, method) {
+  return Boolean((await openapi()).paths?.[path]?.[method]);
+}
+
+/** The schema declares security only when API keys are on. */
+export async function needsKey() {
+  return Object.keys((await openapi()).components?.securitySchemes ?? {}).length > 0;
 }
 
 /** Signed, short-lived URLs for media a <video> element or a link loads without a header. */

@@ -1,5 +1,5 @@
 // Entry point: sign-in, hash routes (#/ sessions, #/sessions/<id> one session), one view at a time.
-import { api, auth, forgetMediaUrls, whenUnauthorized } from "./api.js";
+import { api, auth, forgetMediaUrls, needsKey, whenUnauthorized } from "./api.js";
 import { h } from "./util.js";
 import { sessionsView } from "./sessions.js";
 import { sessionView } from "./session.js";
@@ -60,6 +60,10 @@ whenUnauthorized(() => {
 signOut.addEventListener("click", () => { auth.key = ""; forgetMediaUrls(); signIn("Signed out."); });
 
 async function route() {
+  if (!auth.key && (await needsKey())) {
+    signIn("");
+    return;
+  }
   try {
     await api("/api/v1/sessions?limit=1");
   } catch (err) {
