@@ -10,7 +10,7 @@ DATA   ?= ../shared/data/lectures/physics
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sysdeps kubectl run test test-faults lint proto proto-check bench-transcriber bench-renderer bench-segmentation clean
+.PHONY: help venv sysdeps kubectl run demo test test-faults lint proto proto-check bench-transcriber bench-renderer bench-segmentation clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ kubectl: $(STAMP) ## A kubectl with kustomize for the manifest tests (the machin
 
 run: $(STAMP) ## Start NATS, gateway, worker and the three gRPC services on this machine (Ctrl-C stops all)
 	$(VENV)/bin/aiat-stack
+
+demo: $(STAMP) sysdeps ## Offline demo: the stack, a generated sample lecture through the pipeline, its best snippet rendered (Ctrl-C stops)
+	$(PY) -m aiat_cli.demo
 
 test: $(STAMP) sysdeps kubectl ## Run the whole test suite (SQLite and PostgreSQL, real servers, real models)
 	$(PY) -m pytest $(PYTEST_ARGS)
