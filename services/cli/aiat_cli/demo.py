@@ -1,0 +1,240 @@
+"""`make demo`: the embedded stack, a generated sample lecture sent through the whole pipeline, offline."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from aiat_cli.client import ApiError, Client
+from aiat_cli.main import Ctx, plan_table, wait_renders, watch
+
+console = Console(stderr=True)
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+# Three topics, so the analyzer has boundaries to find; each slide is spoken while it is shown.
+SLIDES: tuple[tuple[str, str], ...] = (
+    (
+        "Newton's laws of motion",
+        "Welcome to this short lecture on classical mechanics. We start with Newton's laws of motion. "
+        "The first law says that a body keeps its state of rest or of uniform motion unless a force acts "
+        "on it. This property is called inertia. A hockey puck on smooth ice slides for a long time "
+        "because almost no force slows it down. The second law says that force equals mass times "
+        "acceleration. If you push a heavy cart and a light cart with the same force, the light cart "
+        "accelerates more. The third law says that for every action there is an equal and opposite "
+        "reaction. When you push against a wall, the wall pushes back on you with the same force.",
+    ),
+    (
+        "Energy and its conservation",
+        "Now let us change topic and talk about energy. Energy comes in many forms. Kinetic energy is "
+        "the energy of motion, and it equals one half of the mass times the velocity squared. Potential "
+        "energy is stored energy, for example the energy of a book on a high shelf, which depends on "
+        "its height. The most important principle is the conservation of energy. In a closed system the "
+        "total energy never changes. It only turns from one form into another. A falling ball turns its "
+        "potential energy into kinetic energy, and friction turns kinetic energy into heat.",
+    ),
+    (
+        "Waves and sound",
+        "Our last topic today is waves. A wave carries energy from one place to another without "
+        "carrying matter. Sound is a wave of pressure travelling through the air. The frequency of a "
+        "wave tells us how many oscillations happen each second, and we hear it as the pitch of a "
+        "sound. The wavelength is the distance between two crests. The speed of a wave equals its "
+        "frequency times its wavelength. In air at room temperature, sound travels at about three "
+        "hundred and forty meters per second. That is all for today. Thank you for listening.",
+    ),
+)
+
+
+def ffmpeg() -> str:
+    """The system's ffmpeg, else the static one the renderer installs (imageio-ffmpeg)."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def sample_lecture(cache: Path) -> Path:
+    """The sample lecture (slides + espeak-ng speech, 640x360 H.264/AAC), generated once under `cache`."""
+    out = cache / "sample-lecture.mp4"
+    if out.is_file():
+        return out
+    if shutil.which("espeak-ng") is None:
+        raise SystemExit("espeak-ng is missing: `make sysdeps` installs it")
+    work = cache / "build"
+    work.mkdir(parents=True, exist_ok=True)
+    parts: list[Path] = []
+    for n, (title, speech) in enumerate(SLIDES, 1):
+        wav, txt, part = work / f"{n}.wav", work / f"{n}.txt", work / f"{n}.mp4"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), speech], check=True)
+        txt.write_text(title, encoding="utf-8")
+        font = f"fontfile={FONT}:" if FONT.is_file() else ""
+        text = (
+            f"drawtext={font}textfile={txt}:fontsize=34:fontcolor=white:x=(w-text_w)/2:y=h/3,"
+            f"drawtext={font}text='Slide {n} of {len(SLIDES)}':fontsize=20:fontcolor=gray:"
+            "x=(w-text_w)/2:y=h*2/3"
+        )
+        subprocess.run(
+            [
+                ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
+                "-f", "lavfi", "-i", "color=c=0x1e3a5f:s=640x360:r=25",
+                "-i", str(wav), "-vf", text, "-shortest",
+                "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                "-c:a", "aac", "-ar", "48000", "-b:a", "96k", str(part),
+            ],
+            check=True,
+        )  # fmt: skip
+        parts.append(part)
+    listing = work / "parts.txt"
+    listing.write_text("".join(f"file '{p.name}'\n" for p in parts), encoding="utf-8")
+    tmp = out.with_suffix(".part.mp4")
+    subprocess.run(
+        [ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
+         "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(tmp)],
+        check=True,
+    )  # fmt: skip
+    tmp.replace(out)
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def port_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port`."""
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def start_stack(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`aiat-stack` (what `make run` starts) in its own process group, logging to `log`."""
+    env = {**os.environ, "AIAT_DATA_DIR": str(data_dir), "AIAT_HTTP_PORT": str(port)}
+    env.setdefault("AIAT_HTTP_HOST", "127.0.0.1")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as f:
+        # Its own session: Ctrl-C reaches the demo only, which then stops the stack in order (SIGTERM).
+        return subprocess.Popen(
+            [sys.executable, "-m", "aiat_gateway.stack"], env=env, stdout=f, stderr=f, start_new_session=True
+        )
+
+
+def stop_stack(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM and wait (the stack stops its children); SIGKILL the group after 60 s."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 300) -> None:
+    """Poll /readyz until every dependency is up; exit with the log's tail if the stack dies."""
+    deadline = time.monotonic() + timeout
+    with console.status("starting the stack (NATS, gateway, worker, transcriber, analyzer, renderer)…"):
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                tail = log.read_text(errors="replace").splitlines()[-20:]
+                raise SystemExit("the stack exited during start-up:\n" + "\n".join(tail))
+            try:
+                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+    raise SystemExit(f"the stack was not ready after {timeout:.0f} s; see {log}")
+
+
+def upload(c: Ctx, video: Path) -> int:
+    """Upload the sample; an earlier demo's session of the same file is used again."""
+    try:
+        session: dict[str, Any] = c.client.upload_file(video, "Demo: a short physics lecture", "Physics")
+        return int(session["id"])
+    except ApiError as exc:
+        found = re.search(r"already uploaded \(session (\d+)\)", str(exc))
+        if found is None:
+            raise
+        console.print(f"this sample was uploaded before: session {found.group(1)} is used again")
+        return int(found.group(1))
+
+
+def run_demo(root: Path, port: int, stay: bool) -> int:
+    """The whole demo; returns the exit code."""
+    t0 = time.monotonic()
+    cache, data = root / "demo", root / "demo" / "data"
+    with console.status("generating the sample lecture (espeak-ng speech over slides, once)…"):
+        video = sample_lecture(cache)
+    console.print(f"sample lecture: {video} ({video.stat().st_size // 1024} KiB)")
+    if not port_free(port):
+        raise SystemExit(f"port {port} is in use (a `make run` already?); set AIAT_HTTP_PORT")
+    base = f"http://127.0.0.1:{port}"
+    log = cache / "stack.log"
+    proc = start_stack(data, port, log)
+    c = Ctx(Client(base, timeout=300), json=False)
+    try:
+        wait_ready(base, proc, log)
+        console.print(f"stack ready in {time.monotonic() - t0:.0f} s (log: {log})")
+        session_id = upload(c, video)
+        final = watch(c, [session_id])[session_id]
+        if final["job_status"] != "Finished":
+            console.print(f"[red]session {session_id} failed:[/] {final.get('error_message')}")
+            return 1
+        results = c.client.json("GET", f"/sessions/{session_id}/results")
+        plan_table(results)
+        best = max(results["snippets"], key=lambda s: s.get("score") or 0.0)
+        console.print(f"rendering the best snippet, #{best['id']} {best['name']!r}, vertical with captions")
+        task = c.client.json(
+            "POST", f"/snippets/{best['id']}/process", json={"aspect": "vertical", "captions": True}
+        )
+        done = wait_renders(c, {best["id"]: task["task_id"]})[best["id"]]
+        if done["status"] != "SUCCESS":
+            console.print(f"[red]render failed:[/] {done.get('error')}")
+            return 1
+        mp4 = data / "media" / done["result"].removeprefix("/")
+        console.print(f"\n[bold green]done in {time.monotonic() - t0:.0f} s[/]")
+        console.print(f"  snippet video   {base}{done['result']}")
+        console.print(f"  on disk         {mp4 if mp4.is_file() else data}")
+        console.print(f"  studio          {base}/")
+        console.print(f"  API docs        {base}/docs")
+        console.print(f"  command line    aiat --url {base} plan {session_id}")
+        if stay:
+            console.print("\nthe stack keeps running; Ctrl-C stops everything")
+            while proc.poll() is None:
+                time.sleep(0.5)
+            return 1
+        return 0
+    except KeyboardInterrupt:
+        console.print("\nstopping…")
+        return 130
+    except ApiError as exc:
+        console.print(f"[red]API error:[/] {exc}")
+        return exc.exit_code
+    finally:
+        c.client.close()
+        stop_stack(proc)
+        console.print("stack stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m aiat_cli.demo [--exit]`."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--root", type=Path, default=Path("var"), help="where the sample and data go")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("AIAT_HTTP_PORT", "8000")))
+    parser.add_argument("--exit", action="store_true", help="stop once the snippet is rendered")
+    args = parser.parse_args(argv)
+    return run_demo(args.root.resolve(), args.port, stay=not args.exit)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
