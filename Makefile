@@ -10,7 +10,7 @@ DATA   ?= ../shared/data/lectures/physics
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sysdeps kubectl run demo test test-faults lint proto proto-check bench-transcriber bench-renderer bench-segmentation clean
+.PHONY: help venv sysdeps kubectl run demo test test-faults lint proto proto-check bench-transcriber bench-renderer bench-segmentation bench-load clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ bench-renderer: $(STAMP) ## Bare FFmpeg vs the gRPC service on the same 60 s cut
 
 bench-segmentation: $(STAMP) ## Pk/WindowDiff of the analyzer on DATA=<dir of .ref files>
 	$(PY) -m benchmarks.segmentation $(DATA)
+
+bench-load: $(STAMP) sysdeps ## Reads at 100/s for 60 s while 50 uploads go through the real stack on PostgreSQL
+	$(PY) -m benchmarks.load
 
 clean: ## Remove build outputs (keeps .venv)
 	rm -rf build *.egg-info .pytest_cache .mypy_cache .ruff_cache
