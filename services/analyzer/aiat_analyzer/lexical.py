@@ -7,9 +7,10 @@ import threading
 from collections.abc import Sequence
 
 from aiat_analyzer import naming
+from aiat_analyzer.languages import lexicon
 from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document, ProgressFn
 from aiat_analyzer.plan import PlanItem
-from aiat_analyzer.segmenter import SegmenterParams, content_terms, segment
+from aiat_analyzer.segmenter import SegmenterParams, segment
 
 
 class LexicalProposer:
@@ -24,7 +25,7 @@ class LexicalProposer:
         if not sents:
             return []
         cuts = segment(
-            [content_terms(s.text) for s in sents],
+            [lexicon(doc.language or options.language).terms(s.text) for s in sents],
             [s.start for s in sents],
             [s.end for s in sents],
             min(options.min_seconds, doc.duration),
@@ -59,6 +60,7 @@ class ExtractiveRefiner:
             options.min_seconds,
             options.max_seconds,
             options.focus,
+            doc.language or options.language,
         )
         return [
             PlanItem(

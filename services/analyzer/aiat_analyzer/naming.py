@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiat_analyzer.segmenter import STOPWORDS, content_terms, stem
+from aiat_analyzer.languages import TOKEN, lexicon
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z']+")
 SUMMARY_CHARS = 220
 
 
@@ -26,14 +24,15 @@ class Label:
     keep: bool = True  # false: no teaching content, drop it (LLM refiner)
 
 
-def surface_forms(texts: Sequence[str]) -> dict[str, str]:
+def surface_forms(texts: Sequence[str], language: str = "") -> dict[str, str]:
     """The most frequent lower-case spelling of each stem, for readable keywords."""
+    lex = lexicon(language)
     counts: dict[str, Counter[str]] = {}
     for text in texts:
-        for token in _WORD.findall(text):
-            low = token.lower()
-            if low not in STOPWORDS:
-                counts.setdefault(stem(low), Counter())[low] += 1
+        for token in TOKEN.findall(text.lower()):
+            low = token.replace("’", "'")
+            if len(low) > 1 and low not in lex.stopwords:
+                counts.setdefault(lex.stem(low), Counter())[low] += 1
     return {s: c.most_common(1)[0][0] for s, c in counts.items()}
 
 
@@ -65,18 +64,24 @@ def label_segments(
     min_seconds: float,
     max_seconds: float,
     focus: str = "",
+    language: str = "",
 ) -> list[Label]:
-    """One Label per segment (each a list of sentence texts), keywords weighted against the other segments."""
-    terms = [[content_terms(s) for s in sents] for sents in segments]
+    """One Label per segment (each a list of sentence texts), keywords weighted against the other segments.
+
+    Names are the segment's own words, so they are in the lecture's language; `language` picks the
+    stemmer and stop words (English when empty).
+    """
+    lex = lexicon(language)
+    terms = [[lex.terms(s) for s in sents] for sents in segments]
     bags = [Counter(t for sent in seg for t in sent) for seg in terms]
     df: Counter[str] = Counter()
     for bag in bags:
         df.update(bag.keys())
     n_seg = len(segments)
-    focus_terms = set(content_terms(focus))
+    focus_terms = set(lex.terms(focus))
     labels: list[Label] = []
     for seg_texts, seg_terms, bag, seconds in zip(segments, terms, bags, durations, strict=True):
-        forms = surface_forms(seg_texts)
+        forms = surface_forms(seg_texts, language)
         weight = {t: c * math.log((n_seg + 1) / df[t]) + 0.01 * c for t, c in bag.items() if len(t) > 2}
         keywords = [forms.get(t, t) for t, _ in sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[:3]]
         name = ", ".join(keywords).capitalize() if keywords else trim_sentence(seg_texts[0], 60)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiat_analyzer import naming
+from aiat_analyzer.languages import lexicon
 from aiat_analyzer.llm.chat import Messages
 from aiat_analyzer.naming import Label
 from aiat_analyzer.plan import PlanParseError, coerce_item, extract_json, raw_items
-from aiat_analyzer.segmenter import content_terms
 
 NAME_CHARS = 70
 SUMMARY_CHARS = 200
@@ -79,16 +79,18 @@ def _clip(text: str, limit: int = EXCERPT_CHARS) -> str:
     return naming.trim_sentence(text.replace('"', "'"), limit)
 
 
-def make_excerpt(sentences: Sequence[str], start: float, end: float, keywords: Sequence[str]) -> Excerpt:
+def make_excerpt(
+    sentences: Sequence[str], start: float, end: float, keywords: Sequence[str], language: str = ""
+) -> Excerpt:
     """Opening, most central and closing sentence of a candidate (its keywords picked by the caller)."""
     if len(sentences) <= 3:
         picked = list(sentences)
     else:
-        bag = Counter(t for s in sentences for t in content_terms(s))
+        bag = Counter(t for s in sentences for t in lexicon(language).terms(s))
         inner = range(1, len(sentences) - 1)
 
         def centrality(i: int) -> float:
-            terms = Counter(content_terms(sentences[i]))
+            terms = Counter(lexicon(language).terms(sentences[i]))
             if len(terms) < 3:
                 return -1.0
             dot = sum(c * bag[t] for t, c in terms.items())
@@ -99,15 +101,17 @@ def make_excerpt(sentences: Sequence[str], start: float, end: float, keywords: S
     return Excerpt(start=start, end=end, keywords=list(keywords), sentences=[_clip(s) for s in picked])
 
 
-def keywords_per_candidate(texts: Sequence[Sequence[str]], count: int = KEYWORDS) -> list[list[str]]:
+def keywords_per_candidate(
+    texts: Sequence[Sequence[str]], count: int = KEYWORDS, language: str = ""
+) -> list[list[str]]:
     """The most distinctive words of each candidate against the others (tf-idf over stems)."""
-    bags = [Counter(t for s in sents for t in content_terms(s)) for sents in texts]
+    bags = [Counter(t for s in sents for t in lexicon(language).terms(s)) for sents in texts]
     df: Counter[str] = Counter()
     for bag in bags:
         df.update(bag.keys())
     out: list[list[str]] = []
     for sents, bag in zip(texts, bags, strict=True):
-        forms = naming.surface_forms(sents)
+        forms = naming.surface_forms(sents, language)
         weight = {t: c * math.log((len(bags) + 1) / df[t]) + 0.01 * c for t, c in bag.items() if len(t) > 2}
         ranked = sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[:count]
         out.append([forms.get(t, t) for t, _ in ranked])

@@ -62,9 +62,10 @@ class LlmRefiner:
         if not candidates:
             return []
         texts = [[s.text for s in doc.sentences[c.first : c.last + 1]] for c in candidates]
-        keywords = prompts.keywords_per_candidate(texts)
+        language = doc.language or options.language
+        keywords = prompts.keywords_per_candidate(texts, language=language)
         excerpts = [
-            prompts.make_excerpt(t, c.start, c.end, kw)
+            prompts.make_excerpt(t, c.start, c.end, kw, language)
             for t, c, kw in zip(texts, candidates, keywords, strict=True)
         ]
         bounds = [(i, min(i + self.window, len(candidates))) for i in range(0, len(candidates), self.window)]
