@@ -6,6 +6,8 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -105,6 +108,12 @@ class LectureSession(Base):
     media_duration: Mapped[float | None] = mapped_column(Float, nullable=True)
     transcript_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Transcription settings a person gave (None = the transcriber's defaults); applied to every chunk.
+    vocabulary: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    requested_language: Mapped[str | None] = mapped_column(String(16), nullable=True)  # ISO code or "auto"
+    transcriber_model: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # A re-transcription that keeps the plan: the job finishes after the transcript, without analysis.
+    keep_plan: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     analyzer_engine: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
