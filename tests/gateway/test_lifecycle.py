@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import nats
 import pytest
 from nats.aio.msg import Msg
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiat.jobs.v1 import jobs_pb2
@@ -78,6 +78,16 @@ class SessionCase:
     publishes: bool = True  # False: nothing a client sees changes, so no event
 
 
+def finish_keeping_plan(db: Session, session_id: int, job_id: str) -> Transition:
+    """The transition on a session that a re-transcription keeping its plan started (keep_plan set)."""
+    db.execute(
+        update(LectureSession)
+        .where(LectureSession.id == session_id)
+        .values(keep_plan=True, updated_at=LectureSession.updated_at)
+    )
+    return lifecycle.finish_keeping_plan(db, session_id, job_id)
+
+
 UNSETTLED = frozenset({Status.PENDING, Status.DOWNLOADING, Status.TRANSCRIBING, Status.ANALYZING})
 SESSION_CASES = {
     "start_download": SessionCase(
@@ -107,6 +117,13 @@ SESSION_CASES = {
     "retry": SessionCase(
         lambda db, sid, job: lifecycle.retry(db, sid, job), frozenset({Status.FAILED}), Status.PENDING, True
     ),
+    "retranscribe": SessionCase(
+        lambda db, sid, job: lifecycle.retranscribe(db, sid, job, keep_plan=False),
+        frozenset({Status.FINISHED}),
+        Status.PENDING,
+        True,
+    ),
+    "finish_keeping_plan": SessionCase(finish_keeping_plan, frozenset({Status.TRANSCRIBING}), Status.FINISHED),
 }
 
 

@@ -7,7 +7,8 @@ and the one event to publish once that transaction has committed. Rows are born 
 and `PENDING` (tasks.py).
 
     session: Pending -> Processing: Downloading -> Processing: Transcribing -> Processing: Analyzing
-             -> Finished; Transcribing -> Downloading (media lost); unsettled -> Failed; Failed -> Pending
+             -> Finished; Transcribing -> Downloading (media lost); unsettled -> Failed; Failed -> Pending;
+             Finished -> Pending (re-transcription); Transcribing -> Finished (re-transcription keeping the plan)
     task:    PENDING -> STARTED -> SUCCESS | FAILURE; STARTED -> PENDING (requeue); unsettled -> FAILURE
 """
 
@@ -39,6 +40,8 @@ FINISH_FROM = frozenset({Status.ANALYZING})
 FAIL_FROM = ACTIVE
 REDRIVE_FROM = ACTIVE
 RETRY_FROM = frozenset({Status.FAILED})
+RETRANSCRIBE_FROM = frozenset({Status.FINISHED})
+FINISH_KEEPING_PLAN_FROM = frozenset({Status.TRANSCRIBING})
 # Not a transition: a person may replace the plan of a settled session only.
 PLAN_EDITABLE = SETTLED
 
@@ -71,6 +74,7 @@ def _session(
     sources: Collection[Status],
     values: Mapping[str, object],
     idle_before: dt.datetime | None = None,
+    keep_plan: bool | None = None,
 ) -> Transition:
     conditions: list[ColumnElement[bool]] = [
         LectureSession.id == session_id,
@@ -79,6 +83,8 @@ def _session(
     ]
     if idle_before is not None:
         conditions.append(LectureSession.updated_at < idle_before)
+    if keep_plan is not None:
+        conditions.append(LectureSession.keep_plan.is_(keep_plan))
     row = db.execute(
         update(LectureSession)
         .where(*conditions)
@@ -161,6 +167,19 @@ def finish(
     return transition
 
 
+def finish_keeping_plan(db: Session, session_id: int, job_id: str) -> Transition:
+    """Processing: Transcribing -> Finished for a re-transcription that keeps the plan (no analysis)."""
+    values = {
+        "job_status": Status.FINISHED,
+        "progress": 1.0,
+        "error_message": None,
+        "keep_plan": False,
+        "finished_at": utcnow(),
+    }
+    # Only a job started by retranscribe(keep_plan=True) may skip the analysis.
+    return _session(db, session_id, job_id, FINISH_KEEPING_PLAN_FROM, values, keep_plan=True)
+
+
 def fail(
     db: Session,
     session_id: int,
@@ -232,6 +251,26 @@ def retry(db: Session, session_id: int, job_id: str) -> Transition:
         "finished_at": None,
     }
     transition = _session(db, session_id, job_id, RETRY_FROM, values)
+    if not transition.applied:
+        return transition
+    return replace(transition, outbox_id=enqueue_session_job(db, session_id, new_id))
+
+
+def retranscribe(db: Session, session_id: int, job_id: str, keep_plan: bool) -> Transition:
+    """Finished -> Pending under a fresh job that transcribes again (with the session's current
+    vocabulary, language and model), then analyzes, or only finishes when `keep_plan`."""
+    new_id = new_job_id()
+    values = {
+        "job_status": Status.PENDING,
+        "job_id": new_id,
+        "transcript_path": None,
+        "error_message": None,
+        "progress": None,
+        "attempts": 0,
+        "finished_at": None,
+        "keep_plan": keep_plan,
+    }
+    transition = _session(db, session_id, job_id, RETRANSCRIBE_FROM, values)
     if not transition.applied:
         return transition
     return replace(transition, outbox_id=enqueue_session_job(db, session_id, new_id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
@@ -39,7 +39,59 @@ class ValidationErrorOut(BaseModel):
     errors: list[ValidationIssue] = []
 
 
-class UploadSessionRequest(BaseModel):
+# A course vocabulary goes into the speech model's prompt for every 30 s window: keep it short.
+MAX_VOCABULARY_TERMS = 50
+MAX_TERM_CHARS = 100
+MAX_VOCABULARY_CHARS = 500
+
+
+def _clean_vocabulary(value: list[str]) -> list[str]:
+    terms = list(dict.fromkeys(t for t in (" ".join(v.split()) for v in value) if t))
+    if len(", ".join(terms)) > MAX_VOCABULARY_CHARS:
+        raise ValueError(f"the vocabulary must have at most {MAX_VOCABULARY_CHARS} characters in all")
+    return terms
+
+
+Vocabulary = Annotated[
+    list[Annotated[Text, Field(max_length=MAX_TERM_CHARS)]],
+    Field(max_length=MAX_VOCABULARY_TERMS),
+    AfterValidator(_clean_vocabulary),
+]
+# "auto" (detect, with the multilingual model) or an ISO 639-1 code such as "de"; the transcriber
+# rejects a code its model does not know.
+TranscriptionLanguage = Annotated[str, Field(pattern=r"^(auto|[a-z]{2,3})$")]
+TranscriberModel = Literal["default", "multilingual"]
+
+
+class TranscriptionIn(BaseModel):
+    """Optional transcription settings of a session (upload and PATCH /sessions/{id})."""
+
+    vocabulary: Vocabulary | None = Field(
+        default=None, description="Course terms, names and formulas read aloud, favoured by the speech model"
+    )
+    language: TranscriptionLanguage | None = Field(
+        default=None, description='ISO 639-1 code of the lecture, or "auto" to detect it'
+    )
+    model: TranscriberModel | None = Field(
+        default=None, description='"default" (fast, English) or "multilingual"; unset = chosen by language'
+    )
+
+
+class SessionPatchIn(TranscriptionIn):
+    """PATCH /sessions/{id} body: the fields given replace the session's (null clears one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RetranscribeIn(BaseModel):
+    """POST /sessions/{id}/retranscribe body."""
+
+    keep_plan: StrictBool = Field(
+        default=False, description="Keep the current snippets (true) or analyze the new transcript (false)"
+    )
+
+
+class UploadSessionRequest(TranscriptionIn):
     """POST /upload-session body."""
 
     name: Text = Field(min_length=1, max_length=300)
@@ -85,6 +137,9 @@ class SessionOut(BaseModel):
     media_duration: float | None = None
     language: str | None = None
     snippet_count: int = 0
+    vocabulary: list[str] | None = None
+    requested_language: str | None = None
+    transcriber_model: str | None = None
     # Set for a file uploaded with POST /upload-file (its drive_link is then `upload:sha256:<hash>`).
     content_sha256: str | None = None
 

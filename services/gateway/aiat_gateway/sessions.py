@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import asc, desc, func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +19,12 @@ SORTABLE = ("id", "name", "module", "job_status", "created_at", "updated_at")
 
 
 def create_session(
-    db: Session, name: str, module: str | None, link: str, file_id: str
+    db: Session,
+    name: str,
+    module: str | None,
+    link: str,
+    file_id: str,
+    transcription: Mapping[str, object] | None = None,
 ) -> tuple[LectureSession, int]:
     """Insert a Pending session and its job in one transaction; returns it and the outbox row id."""
     existing = db.scalar(
@@ -37,6 +42,7 @@ def create_session(
         job_status=Status.PENDING,
         job_id=new_job_id(),
     )
+    set_transcription(session, transcription or {})
     db.add(session)
     try:
         db.flush()
@@ -86,6 +92,42 @@ def create_upload_session(
         db.rollback()
         raise Duplicate("this file was already uploaded") from None
     return session, row
+
+
+# API field -> session column of the transcription settings.
+TRANSCRIPTION_COLUMNS = {
+    "vocabulary": "vocabulary",
+    "language": "requested_language",
+    "model": "transcriber_model",
+}
+
+
+def set_transcription(session: LectureSession, fields: Mapping[str, object]) -> None:
+    """Store the given transcription settings (None clears one back to the transcriber's default)."""
+    for field, value in fields.items():
+        setattr(session, TRANSCRIPTION_COLUMNS[field], value or None)
+
+
+def update_transcription(db: Session, session_id: int, fields: Mapping[str, object]) -> LectureSession:
+    """PATCH /sessions/{id}: change vocabulary, language or model; used by the next transcription."""
+    session = get_session(db, session_id, lock=True)
+    set_transcription(session, fields)
+    db.commit()
+    db.refresh(session)
+    return session
+
+
+def retranscribe_session(db: Session, session_id: int, keep_plan: bool) -> tuple[LectureSession, Transition]:
+    """Transcribe a Finished session again with its current settings; returns it and the transition."""
+    session = get_session(db, session_id, lock=True)
+    transition = lifecycle.retranscribe(db, session.id, session.job_id, keep_plan)
+    if not transition.applied:
+        raise Conflict(
+            f"session {session_id} is {session.job_status!r}; only a Finished session can be re-transcribed"
+        )
+    db.commit()
+    db.refresh(session)
+    return session, transition
 
 
 def retry_session(db: Session, session_id: int) -> tuple[LectureSession, Transition]:

@@ -46,6 +46,10 @@ class SessionSnapshot:
     transcript_path: str | None
     content_sha256: str | None = None  # set for a file uploaded to the gateway: no Drive link to fetch
     source_filename: str | None = None
+    vocabulary: list[str] | None = None
+    requested_language: str | None = None
+    transcriber_model: str | None = None
+    keep_plan: bool = False  # a re-transcription that keeps the plan: no analysis
 
 
 class SessionPipeline:
@@ -76,6 +80,7 @@ class SessionPipeline:
             return SessionSnapshot(
                 s.id, s.name, s.module, s.drive_link, s.job_id, s.job_status,
                 s.media_path, s.media_duration, s.transcript_path, s.content_sha256, s.source_filename,
+                list(s.vocabulary or []), s.requested_language, s.transcriber_model, s.keep_plan,
             )  # fmt: skip
 
         return await self.db.run(_read)
@@ -112,7 +117,10 @@ class SessionPipeline:
                     else:
                         await self.download(snap, attempt)
                 await self.transcribe(snap, attempt)
-            await self.analyze(snap, attempt)
+            if snap.keep_plan:
+                await self.finish_keeping_plan(snap)
+            else:
+                await self.analyze(snap, attempt)
         except StepError as exc:
             if not exc.permanent:
                 raise
@@ -213,7 +221,7 @@ class SessionPipeline:
         """Transcribe the media and store the transcript JSON."""
         started = await self.db.transition(lifecycle.start_transcribing, snap.id, snap.job_id, attempt)
         self._enter(started, "transcribing")
-        request = transcriber_pb2.TranscribeRequest(media_path=snap.media_path or "")
+        request = transcribe_request(snap)
         transcript = await self.clients.transcribe(
             request, self.settings.transcribe_timeout_seconds, self._progress(snap, Status.TRANSCRIBING)
         )
@@ -223,6 +231,12 @@ class SessionPipeline:
         language = transcript.language or None
         if not await self.db.run(lifecycle.record_transcript, snap.id, snap.job_id, rel, language):
             raise Superseded("the transcript was made after the session moved on")
+
+    async def finish_keeping_plan(self, snap: SessionSnapshot) -> None:
+        """Finish a re-transcription that keeps the session's plan."""
+        finished = await self.db.transition(lifecycle.finish_keeping_plan, snap.id, snap.job_id)
+        if finished.applied:
+            log.info("session %s re-transcribed; plan kept", snap.id)
 
     async def analyze(self, snap: SessionSnapshot, attempt: int) -> None:
         """Ask the analyzer for a plan, then store it and finish the session in one transaction."""
@@ -243,6 +257,17 @@ class SessionPipeline:
             log.info("session %s: another delivery already finished it", snap.id)
             return
         log.info("session %s finished with %d snippets", snap.id, len(entries))
+
+
+def transcribe_request(snap: SessionSnapshot) -> transcriber_pb2.TranscribeRequest:
+    """The transcriber request for a session: its media, vocabulary, language and model."""
+    language = snap.requested_language or ""
+    model = snap.transcriber_model or ""
+    if language == "auto":  # detection needs a multilingual model
+        language, model = "", model or "multilingual"
+    return transcriber_pb2.TranscribeRequest(
+        media_path=snap.media_path or "", language=language, model=model, vocabulary=snap.vocabulary or []
+    )
 
 
 def _span(seconds: float) -> str:

@@ -20,7 +20,9 @@ from aiat_gateway.plans import PlanEntry
 from aiat_gateway.schemas import (
     JobStatusOut,
     PlanIn,
+    RetranscribeIn,
     SessionOut,
+    SessionPatchIn,
     SessionResultsOut,
     SnippetOut,
     UploadSessionRequest,
@@ -54,9 +56,34 @@ def upload_session(
         parsed = parse_drive_link(link)
     except InvalidDriveLink as exc:
         raise Invalid(str(exc)) from exc
-    session, row_id = logic.create_session(db, body.name, body.module, link, parsed.file_id)
+    transcription = body.model_dump(include=set(logic.TRANSCRIPTION_COLUMNS), exclude_none=True)
+    session, row_id = logic.create_session(db, body.name, body.module, link, parsed.file_id, transcription)
     background.add_task(publish_now, state, row_id)
     return session_out(session, 0)
+
+
+@router.patch("/sessions/{session_id}", response_model=SessionOut)
+def update_session(session_id: RowId, body: SessionPatchIn, db: Db) -> SessionOut:
+    """Change the session's vocabulary, language or model (applied by its next transcription)."""
+    return session_out(
+        logic.update_transcription(db, session_id, body.model_dump(include=body.model_fields_set))
+    )
+
+
+@router.post(
+    "/sessions/{session_id}/retranscribe",
+    response_model=SessionOut,
+    dependencies=WORK,
+    responses=RATE_LIMITED_RESPONSE,
+)
+def retranscribe_session(
+    session_id: RowId, db: Db, state: State, background: BackgroundTasks, body: RetranscribeIn | None = None
+) -> SessionOut:
+    """Transcribe a Finished session again with its current vocabulary, language and model."""
+    keep_plan = body.keep_plan if body is not None else False
+    session, transition = logic.retranscribe_session(db, session_id, keep_plan)
+    background.add_task(publish_transition, state, transition)
+    return session_out(session)
 
 
 @router.post(
