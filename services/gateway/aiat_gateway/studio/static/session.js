@@ -104,7 +104,7 @@ async function load(id, node, cleanups) {
       e.preventDefault();
       e.stopPropagation();
       handle.setPointerCapture(e.pointerId);
-      select(i, false);
+      selected = i; // drawn on release: redrawing now would replace the handle holding the pointer
       const r = timeline.getBoundingClientRect();
       const move = (ev) => {
         const raw = ((ev.clientX - r.left) / r.width) * duration;
