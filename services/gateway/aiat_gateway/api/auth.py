@@ -32,6 +32,8 @@ MEDIA_PATH = re.compile(
     r"/output/\d+/snippets/[^/]+|/api/v1/snippets/\d+/download|/api/v1/sessions/\d+/media"
 )
 MAX_MEDIA_TTL = 3600
+EXPIRES = re.compile(r"[0-9]{1,12}", re.ASCII)
+SIGNATURE = re.compile(r"[0-9a-f]{64}", re.ASCII)
 UNAUTHORIZED = "missing or invalid API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
 
 
@@ -119,18 +121,20 @@ class Access:
 
     def media_signed(self, path: str, expires: str | None, sig: str | None, now: float | None = None) -> bool:
         """Whether `?exp=&sig=` opens `path`: a media path, not expired, not too far ahead, a valid HMAC."""
+        # ASCII only: str.isdigit() accepts "²", which int() then refuses, and compare_digest raises on
+        # non-ASCII str; either would be a 500 instead of a 401.
         if (
             not expires
             or not sig
-            or not expires.isdigit()
-            or len(expires) > 12
+            or not EXPIRES.fullmatch(expires)
+            or not SIGNATURE.fullmatch(sig)
             or not MEDIA_PATH.fullmatch(path)
         ):
             return False
         current = now if now is not None else time.time()
         if not current <= int(expires) <= current + MAX_MEDIA_TTL:
             return False
-        return hmac.compare_digest(self._media_sig(path, int(expires)), sig)
+        return hmac.compare_digest(self._media_sig(path, int(expires)).encode(), sig.encode())
 
     def hit(self, who: str) -> int | None:
         """Count one work request for `who`; seconds to wait when a limit is exceeded, else None."""
@@ -193,11 +197,11 @@ def require_api_key(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     api_key: Annotated[str | None, Security(_api_key_header)],
 ) -> None:
-    """Let the request in only with a configured API key (or a signed media URL for a GET); 401 otherwise."""
+    """Let the request in only with a configured API key (or a signed media URL for a GET or HEAD); 401 otherwise."""
     presented = [k for k in (bearer.credentials if bearer else None, api_key) if k]
     access = _access(request)
     who = access.principal(presented)
-    if who is None and request.method == "GET":
+    if who is None and request.method in ("GET", "HEAD"):
         query = request.query_params
         if access.media_signed(request.url.path, query.get("exp"), query.get("sig")):
             who = "signed-url"

@@ -54,6 +54,7 @@ def media_urls(body: MediaUrlsIn, request: Request) -> MediaUrlsOut:
     return MediaUrlsOut(expires_at=dt.datetime.fromtimestamp(expires, dt.UTC), urls=urls)
 
 
+@router.head("/sessions/{session_id}/media", include_in_schema=False)  # a <video> may probe first
 @router.get("/sessions/{session_id}/media", response_class=FileResponse)
 def session_media(session_id: RowId, db: Db, state: State) -> FileResponse:
     """The session's downloaded lecture video (HTTP Range supported)."""

@@ -57,6 +57,7 @@ def process_snippet(
     return ProcessOut(message="Snippet processing started", task_id=task.task_id)
 
 
+@router.head("/snippets/{snippet_id}/download", include_in_schema=False)
 @router.get("/snippets/{snippet_id}/download", response_class=FileResponse)
 def download_snippet(snippet_id: RowId, db: Db, state: State) -> FileResponse:
     """The rendered mp4 (HTTP Range supported)."""
@@ -69,6 +70,7 @@ def download_snippet(snippet_id: RowId, db: Db, state: State) -> FileResponse:
     return FileResponse(path, media_type="video/mp4", filename=snippet.storage_link)
 
 
+@output_router.head("/output/{session_id}/snippets/{filename}", include_in_schema=False)
 @output_router.get("/output/{session_id}/snippets/{filename}", response_class=FileResponse)
 def output_file(session_id: RowId, filename: str, state: State) -> FileResponse:
     """Static access to a rendered snippet (or its .srt) by session and file name."""
