@@ -29,6 +29,10 @@ ALLOWED_DEMUXERS: tuple[str, ...] = (
 )
 ALLOWED_DESCRIPTION = "MP4/MOV/M4A, MKV/WebM, AVI, MPEG-TS/PS, FLV, WMV, WAV, MP3, Ogg, FLAC or AAC"
 
+# Demuxers of one still image (a logo). image2 also reads numbered sequences and globs: IMAGE2_OPTIONS stops that.
+IMAGE_DEMUXERS: tuple[str, ...] = ("png_pipe", "jpeg_pipe", "webp_pipe", "image2")
+IMAGE2_OPTIONS: dict[str, str] = {"pattern_type": "none"}
+
 # AVFormatContext options for every open of a file that came from a user.
 INPUT_OPTIONS: dict[str, str] = {
     "protocol_whitelist": "file",
@@ -54,19 +58,21 @@ def demuxer_of(format_name: str) -> str:
     return format_name.split(",", 1)[0]
 
 
-def ffmpeg_input_args(format_name: str) -> list[str]:
+def ffmpeg_input_args(format_name: str, allowed: tuple[str, ...] = ALLOWED_DEMUXERS) -> list[str]:
     """Input options for an ffmpeg command reading an untrusted file probed as `format_name`."""
     demuxer = demuxer_of(format_name)
-    if demuxer not in ALLOWED_DEMUXERS:
+    if demuxer not in allowed:
         raise RefusedMedia(f"the {demuxer!r} container format is not allowed")
-    return [
+    args = [
         "-protocol_whitelist",
         INPUT_OPTIONS["protocol_whitelist"],
         "-format_whitelist",
-        INPUT_OPTIONS["format_whitelist"],
-        "-f",
-        demuxer,
+        ",".join(allowed),
     ]
+    if demuxer == "image2":
+        for key, value in IMAGE2_OPTIONS.items():
+            args += [f"-{key}", value]
+    return [*args, "-f", demuxer]
 
 
 def _looks_like(path: Path) -> str | None:
@@ -85,13 +91,18 @@ def describe_refused(path: Path) -> str:
     return f"the file is {kind}; accepted formats: {ALLOWED_DESCRIPTION}"
 
 
-def open_media(path: Path, **kwargs: object) -> av.container.InputContainer:
+def open_media(
+    path: Path, *, allowed: tuple[str, ...] = ALLOWED_DEMUXERS, **kwargs: object
+) -> av.container.InputContainer:
     """Open an untrusted media file with PyAV under the whitelists; RefusedMedia when no allowed format fits."""
     if not path.is_file():
         # A FIFO or device would block or read without end; only regular files are media here.
         raise RefusedMedia(f"{path.name} is not a regular file")
+    options = {**INPUT_OPTIONS, "format_whitelist": ",".join(allowed)}
+    if "image2" in allowed:
+        options.update(IMAGE2_OPTIONS)
     try:
-        container = av.open(str(path), "r", container_options=dict(INPUT_OPTIONS), **kwargs)  # type: ignore[call-overload]
+        container = av.open(str(path), "r", container_options=options, **kwargs)  # type: ignore[call-overload]
     except av.error.ArgumentError as exc:
         # EINVAL from avformat_open_input: the probed demuxer is not on the whitelist.
         raise RefusedMedia(describe_refused(path)) from exc

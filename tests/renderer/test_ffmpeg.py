@@ -10,7 +10,7 @@ import pytest
 
 from aiat.errors import Cancelled, EngineError, InvalidInput
 from aiat.media import ffmpeg_exe, probe
-from aiat_renderer.ffmpeg import ffmpeg_colors, image_size, run_ffmpeg, write_text
+from aiat_renderer.ffmpeg import ffmpeg_colors, probe_image, run_ffmpeg, write_text
 from aiat_renderer.spec import RenderProgress
 
 
@@ -69,10 +69,10 @@ def test_ffmpeg_colour_names() -> None:
     assert all(len(rgb) == 6 and name == name.lower() for name, rgb in colors.items())
 
 
-def test_image_size(media_root: Path) -> None:
-    assert image_size(media_root / "logo.png") == (64, 32)
-    with pytest.raises(InvalidInput, match="not a readable image"):
-        image_size(media_root / "broken.mp4")
+def test_probe_image(media_root: Path) -> None:
+    assert probe_image(media_root / "logo.png").size == (64, 32)
+    with pytest.raises(InvalidInput, match="not a PNG, JPEG or WebP image"):
+        probe_image(media_root / "broken.mp4")
 
 
 def test_write_text_has_no_trailing_newline(tmp_path: Path) -> None:

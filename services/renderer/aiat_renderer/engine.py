@@ -18,7 +18,7 @@ from aiat.safe_media import ffmpeg_input_args
 from aiat.store import MediaStore
 from aiat_renderer import captions
 from aiat_renderer.encoders import Encoder, detect_encoder
-from aiat_renderer.ffmpeg import ffmpeg_colors, image_size, run_ffmpeg, write_text
+from aiat_renderer.ffmpeg import ffmpeg_colors, probe_image, run_ffmpeg, write_text
 from aiat_renderer.filters import GraphSpec, TextLine, ass_color, build_graph, parse_color
 from aiat_renderer.fonts import font_family, resolve_font
 from aiat_renderer.layout import (
@@ -197,7 +197,8 @@ class FfmpegEngine:
         if position not in ("top", "bottom"):
             raise InvalidInput("title_position must be 'top' or 'bottom'")
         logo_path = self._logo(spec, store)
-        logo_size = image_size(logo_path) if logo_path is not None else None
+        logo = probe_image(logo_path) if logo_path is not None else None
+        logo_size = logo.size if logo is not None else None
         captions_on = s.captions_enabled if spec.captions_enabled is None else spec.captions_enabled
         words = captions.shift_words(spec.words, start, start + duration)
         framing = self.framing(
@@ -226,9 +227,9 @@ class FfmpegEngine:
             composition=framing.composition, crop_path=framing.path,
             fill="blur" if s.fit_fill == "blur" else accent,
         )  # fmt: skip
-        if logo_path is not None:
+        if logo is not None:
             graph.logo_input, graph.logo = next_input, layout.logo
-            args += ["-i", str(logo_path)]
+            args += [*logo.input_args, "-i", str(logo_path)]
             next_input += 1
         graph.title_lines = _text_lines(work, "title", layout.title, text_color, accent)
 

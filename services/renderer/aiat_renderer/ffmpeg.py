@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
 from aiat.errors import Cancelled, EngineError, InvalidInput
+from aiat.safe_media import IMAGE_DEMUXERS, RefusedMedia, ffmpeg_input_args, open_media
 from aiat_renderer.spec import ProgressFn, RenderProgress
 
 
@@ -23,17 +25,32 @@ def ffmpeg_colors(ffmpeg: str) -> dict[str, str]:
     return colors
 
 
-def image_size(path: Path) -> tuple[int, int]:
-    """Width and height of an image (or a video's first stream); InvalidInput when unreadable."""
+@dataclass(frozen=True)
+class Image:
+    """A still image's width and height, and the ffmpeg input options that read only that file."""
+
+    size: tuple[int, int]
+    input_args: list[str]
+
+
+def probe_image(path: Path) -> Image:
+    """Size and ffmpeg input options of a still image (PNG, JPEG, WebP); InvalidInput otherwise.
+
+    Opened under the image whitelists: a playlist or a `%d` name never reads other files or URLs.
+    """
     try:
-        with av.open(str(path)) as container:
+        with open_media(path, allowed=IMAGE_DEMUXERS) as container:
             stream = container.streams.video[0]
             width, height = int(stream.codec_context.width), int(stream.codec_context.height)
-    except (av.FFmpegError, OSError, IndexError, ValueError) as exc:
-        raise InvalidInput(f"{path.name} is not a readable image") from exc
+            args = ffmpeg_input_args(str(container.format.name), IMAGE_DEMUXERS)
+    except (av.FFmpegError, OSError, IndexError, ValueError) as exc:  # RefusedMedia is a ValueError
+        why = (
+            "is not a PNG, JPEG or WebP image" if isinstance(exc, RefusedMedia) else "is not a readable image"
+        )
+        raise InvalidInput(f"{path.name} {why}") from exc
     if width <= 0 or height <= 0:
         raise InvalidInput(f"{path.name} is not a readable image")
-    return width, height
+    return Image((width, height), args)
 
 
 def write_text(work: Path, name: str, text: str) -> Path:
