@@ -143,14 +143,23 @@ def retry_session(db: Session, session_id: int) -> tuple[LectureSession, Transit
     return session, transition
 
 
-def list_sessions(db: Session, skip: int, limit: int, sort_by: str, order: str) -> Sequence[LectureSession]:
-    """A page of sessions, sorted by a real column (id breaks ties)."""
+def list_sessions(
+    db: Session, skip: int, limit: int, sort_by: str, order: str, q: str | None = None
+) -> Sequence[LectureSession]:
+    """A page of sessions, sorted by a real column (id breaks ties), optionally whose name or module contains q."""
     if sort_by not in SORTABLE:
         raise Invalid(f"sort_by must be one of {', '.join(SORTABLE)}")
     direction = asc if order == "asc" else desc
+    query = select(LectureSession)
+    if q:
+        # Case-insensitive substring on both databases; % and _ in q are literal.
+        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            func.lower(LectureSession.name).like(pattern, escape="\\")
+            | func.lower(LectureSession.module).like(pattern, escape="\\")
+        )
     query = (
-        select(LectureSession)
-        .order_by(direction(getattr(LectureSession, sort_by)), direction(LectureSession.id))
+        query.order_by(direction(getattr(LectureSession, sort_by)), direction(LectureSession.id))
         .offset(skip)
         .limit(limit)
     )

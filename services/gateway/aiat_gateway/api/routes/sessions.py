@@ -107,11 +107,14 @@ def list_sessions(
     limit: Annotated[int, Query(ge=1, description="Maximum records to return")] = 100,
     sort_by: Annotated[str, Query(description=f"One of: {', '.join(logic.SORTABLE)}")] = "created_at",
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+    q: Annotated[
+        str | None, Query(max_length=300, description="Only sessions whose name or module contains this")
+    ] = None,
 ) -> list[SessionOut]:
     """A page of sessions."""
     if limit > state.settings.max_list_limit:
         raise Invalid(f"limit must be at most {state.settings.max_list_limit}")
-    rows = logic.list_sessions(db, skip, limit, sort_by, order)
+    rows = logic.list_sessions(db, skip, limit, sort_by, order, q.strip() if q else None)
     counts = logic.snippet_counts(db, [s.id for s in rows])
     return [session_out(s, counts.get(s.id, 0)) for s in rows]
 
