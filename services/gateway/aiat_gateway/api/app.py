@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from aiat.store import MediaStore, StorePathError
 from aiat_gateway.api.admission import Admission
 from aiat_gateway.api.auth import UNAUTHORIZED_RESPONSE, ErrorOut, access_from_settings, require_api_key
-from aiat_gateway.api.body_limit import BodySizeLimit
+from aiat_gateway.api.body_limit import STREAMED_PATHS, BodySizeLimit
 from aiat_gateway.api.deps import AppState
 from aiat_gateway.api.routes import health, media, sessions, snippets
 from aiat_gateway.db.connection import is_unavailable, make_engine, make_session_factory
@@ -76,6 +76,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         queue=settings.api_max_queued,
         wait=settings.api_queue_wait_seconds,
         exempt=PROBES,
+        streamed=STREAMED_PATHS,
+        uploads=settings.api_max_uploads,
+        read_timeout=settings.upload_read_timeout_seconds,
     )
     # Without keys (loopback or AIAT_AUTH_DISABLED) no security is declared, so the schema tells the truth.
     guard = [] if access.open else [Depends(require_api_key)]
