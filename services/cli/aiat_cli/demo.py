@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from rich.console import Console
@@ -119,6 +120,12 @@ def start_stack(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]
     """`aiat-stack` (what `make run` starts) in its own process group, logging to `log`."""
     env = {**os.environ, "AIAT_DATA_DIR": str(data_dir), "AIAT_HTTP_PORT": str(port)}
     env.setdefault("AIAT_HTTP_HOST", "127.0.0.1")
+    # The bundled LLM took over 6 minutes for this 2½-minute lecture on 2 cores; the lexical engine
+    # takes seconds. AIAT_ANALYZER_ENGINE=llama make demo shows the LLM's names instead.
+    env.setdefault("AIAT_ANALYZER_ENGINE", "lexical")
+    # Snippets of 20-60 s: the sample's three topics are about 40 s each.
+    env.setdefault("AIAT_ANALYZER_MIN_SECONDS", "20")
+    env.setdefault("AIAT_ANALYZER_MAX_SECONDS", "60")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as f:
         # Its own session: Ctrl-C reaches the demo only, which then stops the stack in order (SIGTERM).
@@ -201,10 +208,12 @@ def run_demo(root: Path, port: int, stay: bool) -> int:
         if done["status"] != "SUCCESS":
             console.print(f"[red]render failed:[/] {done.get('error')}")
             return 1
-        mp4 = data / "media" / done["result"].removeprefix("/")
+        name = c.client.json("GET", f"/snippets/{best['id']}")["storage_link"]
+        mp4 = data / "media" / "output" / str(session_id) / "snippets" / name
         console.print(f"\n[bold green]done in {time.monotonic() - t0:.0f} s[/]")
-        console.print(f"  snippet video   {base}{done['result']}")
-        console.print(f"  on disk         {mp4 if mp4.is_file() else data}")
+        console.print(f"  snippet video   {base}/output/{session_id}/snippets/{quote(name)}")
+        console.print(f"  on disk         {mp4}")
+        console.print(f"  sample lecture  {video}")
         console.print(f"  studio          {base}/")
         console.print(f"  API docs        {base}/docs")
         console.print(f"  command line    aiat --url {base} plan {session_id}")

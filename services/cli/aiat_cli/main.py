@@ -439,16 +439,19 @@ def render(
             out.print(f"snippet {r['snippet_id']}: task {r['task_id']}")
         return
     finals = wait_renders(c, tasks)
-    rows = [
-        {
-            "snippet_id": sn,
-            "task_id": tasks[sn],
-            "status": t["status"],
-            "error": t.get("error"),
-            "url": f"{c.client.url}{t['result']}" if t["status"] == "SUCCESS" and t.get("result") else None,
-        }
-        for sn, t in finals.items()
-    ]
+    rows = []
+    for sn, t in finals.items():
+        link = run(c.client.json, "GET", f"/snippets/{sn}").get("storage_link")
+        ok = t["status"] == "SUCCESS" and link
+        rows.append(
+            {
+                "snippet_id": sn,
+                "task_id": tasks[sn],
+                "status": t["status"],
+                "error": t.get("error"),
+                "url": f"{c.client.url}{API}/snippets/{sn}/download" if ok else None,
+            }
+        )
     if c.json:
         emit(rows)
     else:
