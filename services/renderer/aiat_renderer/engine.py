@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from aiat.aspect import Aspect
-from aiat.errors import EngineUnavailable, InvalidInput, MediaNotFound, StartupError
+from aiat.errors import Cancelled, EngineUnavailable, InvalidInput, MediaNotFound, StartupError
 from aiat.framing import Layout
 from aiat.media import MediaInfo, ffmpeg_exe, probe, store_media, store_path
 from aiat.safe_media import ffmpeg_input_args
@@ -41,7 +41,7 @@ from aiat_renderer.layout import (
     union,
     whole_frames,
 )
-from aiat_renderer.regions import analyze
+from aiat_renderer.regions import Analysis, analyze
 from aiat_renderer.settings import RendererSettings
 from aiat_renderer.spec import ProgressFn, RenderOutcome, RenderProgress, RenderSpec
 
@@ -313,7 +313,7 @@ class FfmpegEngine:
             Layout.FIT: given_slide is None,
             Layout.STACK: given_slide is None or given_speaker is None,
         }[wanted]
-        found = analyze(src, start, duration, samples=s.analysis_samples, cancel=cancel) if needs else None
+        found = self._analyze(src, start, duration, cancel) if needs else None
         slides = given_slide is not None or (found is not None and found.has_slides)
         slide = given_slide or (found.slide if found is not None and found.has_slides else None)
         speaker = given_speaker or (found.speaker if found is not None else None)
@@ -365,6 +365,20 @@ class FfmpegEngine:
             win = geom.crop.w
             path = crop_path(found.centres, win, src_w, max_speed=0.15 * src_w, hold=0.15 * win)
         return Framing(Layout.CROP, geom, None, path, slide, speaker, seconds)
+
+    def _analyze(
+        self, src: Path, start: float, duration: float, cancel: threading.Event | None
+    ) -> Analysis | None:
+        """The snippet's regions, or None (no evidence: crop or fit) when the analysis fails."""
+        try:
+            return analyze(src, start, duration, samples=self.settings.analysis_samples, cancel=cancel)
+        except Cancelled:
+            raise
+        except Exception:
+            # Best effort: an OpenCV error, a missing cascade, a decode or seek error, or a video track that
+            # ends before the audio must not cost the user the render itself.
+            log.warning("layout analysis of %s failed; framing without regions", src.name, exc_info=True)
+            return None
 
     def _logo(self, spec: RenderSpec, store: MediaStore) -> Path | None:
         """The logo file of the spec or the settings' brand; None without one."""
