@@ -38,6 +38,7 @@ class RendererSettings(GrpcServiceSettings):
     square_size: int = 1080
     default_layout: Layout = Layout.AUTO
     analysis_samples: int = Field(16, ge=2, le=120)
+    analysis_timeout_seconds: float = Field(15.0, gt=0, le=600)
     fit_fill: Literal["blur", "brand"] = "blur"
     intro_enabled: bool = True
     intro_seconds: float = Field(2.0, gt=0, le=30)
