@@ -114,6 +114,8 @@ class LectureSession(Base):
     transcriber_model: Mapped[str | None] = mapped_column(String(32), nullable=True)
     # A re-transcription that keeps the plan: the job finishes after the transcript, without analysis.
     keep_plan: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Bumped by every plan write (analysis, PATCH /plan): an edit based on an older version is refused.
+    plan_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     analyzer_engine: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
