@@ -369,14 +369,22 @@ class FfmpegEngine:
     def _analyze(
         self, src: Path, start: float, duration: float, cancel: threading.Event | None
     ) -> Analysis | None:
-        """The snippet's regions, or None (no evidence: crop or fit) when the analysis fails."""
+        """The snippet's regions, or None (no evidence: crop or fit) when the analysis fails or runs too long."""
         try:
-            return analyze(src, start, duration, samples=self.settings.analysis_samples, cancel=cancel)
+            s = self.settings
+            return analyze(
+                src,
+                start,
+                duration,
+                samples=s.analysis_samples,
+                cancel=cancel,
+                timeout=s.analysis_timeout_seconds,
+            )
         except Cancelled:
             raise
         except Exception:
-            # Best effort: an OpenCV error, a missing cascade, a decode or seek error, or a video track that
-            # ends before the audio must not cost the user the render itself.
+            # Best effort: an OpenCV error, a missing cascade, a decode or seek error, a video track that ends
+            # before the audio, or the time budget must not cost the user the render itself.
             log.warning("layout analysis of %s failed; framing without regions", src.name, exc_info=True)
             return None
 

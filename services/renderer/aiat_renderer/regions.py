@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,10 @@ FACE_CASCADE = "haarcascade_frontalface_default.xml"
 
 _face_lock = threading.Lock()
 _face_detector: cv2.CascadeClassifier | None = None
+
+
+class AnalysisTimeout(RuntimeError):
+    """The analysis ran past its time budget."""
 
 
 @dataclass(frozen=True)
@@ -54,21 +59,34 @@ class Analysis:
 
 
 def analyze(
-    path: Path, start: float, duration: float, *, samples: int, cancel: threading.Event | None = None
+    path: Path,
+    start: float,
+    duration: float,
+    *,
+    samples: int,
+    cancel: threading.Event | None = None,
+    timeout: float = math.inf,
 ) -> Analysis:
-    """Detect the slide and speaker regions of [start, start + duration] from `samples` frame pairs."""
+    """Detect the slide and speaker regions of [start, start + duration] from `samples` frame pairs.
+
+    Raises AnalysisTimeout once `timeout` seconds have passed (checked between frames).
+    """
     t0 = time.perf_counter()
+    check = _checker(cancel, t0 + timeout)
     with open_media(path) as container:
         stream = container.streams.video[0]
         src_w, src_h = int(stream.codec_context.width), int(stream.codec_context.height)
-        frames = _sample(container, start, duration, samples, cancel)
+        frames = _sample(container, start, duration, samples, check)
     if not frames:
         raise InvalidInput("no video frames in the requested range")
     scale = src_w / frames[0].frame.shape[1]
     activity = _activity(frames)
     slide, lines = _text_region(frames, activity)
     motion, motion_centres = _motion_region(frames, activity)
-    faces = [_faces(s.frame) for s in frames]
+    faces = []
+    for sample in frames:
+        check()
+        faces.append(_faces(sample.frame))
     face_box, face_centres = _face_region(frames, faces)
     speaker = face_box or motion
     centres = face_centres if face_box is not None else motion_centres
@@ -79,6 +97,18 @@ def analyze(
         centres=tuple((t, x * scale) for t, x in centres),
         seconds=time.perf_counter() - t0,
     )
+
+
+def _checker(cancel: threading.Event | None, deadline: float) -> Callable[[], None]:
+    """A check to call between frames: Cancelled once `cancel` is set, AnalysisTimeout past `deadline`."""
+
+    def check() -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("render cancelled during layout analysis")
+        if time.perf_counter() > deadline:
+            raise AnalysisTimeout("layout analysis ran past its time budget")
+
+    return check
 
 
 def _gray(frame: av.VideoFrame) -> Gray:
@@ -92,7 +122,7 @@ def _sample(
     start: float,
     duration: float,
     count: int,
-    cancel: threading.Event | None,
+    check: Callable[[], None],
 ) -> list[Sample]:
     """Frame pairs at `count` times spread over the range: decoded in order, seeking only over long gaps."""
     stream = container.streams.video[0]
@@ -109,11 +139,11 @@ def _sample(
     while i < len(targets):
         if seek and tb is not None:
             container.seek(max(0, int((targets[i] + offset) / tb)), stream=stream)
+            last_key = None  # the next key frame is not one GOP after the last one seen
         seek = False
         first: tuple[float, Gray] | None = None
         for frame in container.decode(stream):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("render cancelled during layout analysis")
+            check()
             if frame.time is None:
                 continue
             now = frame.time - offset
