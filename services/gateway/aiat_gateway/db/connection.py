@@ -52,6 +52,32 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
+# SQLSTATEs of a server going away: connection exceptions (class 08), admin/crash shutdown, starting up.
+DOWN_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True only for the connection itself being down (refused, reset, invalidated, none in the pool).
+
+    A disk-full or read-only database, a missing column, a deadlock or a statement timeout is an
+    OperationalError too, but one the database answers: rerunning at once would only fail again.
+    """
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True  # no pooled connection came free
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, sa_exc.OperationalError):
+        return False
+    orig = exc.orig
+    if type(orig).__module__.startswith("psycopg"):
+        # libpq's own failures (refused, reset, timed out at connect) carry no SQLSTATE from a server.
+        state = getattr(orig, "sqlstate", None)
+        return state is None or state.startswith(DOWN_SQLSTATES)
+    return "unable to open database file" in str(orig)  # SQLite: the file or its directory is gone
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Session factory whose objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)

@@ -51,6 +51,11 @@ def backoff(attempt: int, base: float, cap: float) -> float:
 class JobConsumer(Generic[M]):
     """Pulls jobs of one kind and runs up to `concurrency` of them at a time."""
 
+    # Reruns after an outage wait this long (doubling, capped), and only so often before counting as a failure.
+    outage_rerun_delay = 0.5
+    outage_rerun_delay_cap = 30.0
+    max_outage_reruns = 10
+
     def __init__(
         self,
         js: JetStreamContext,
@@ -189,6 +194,7 @@ class JobConsumer(Generic[M]):
         An outage is nobody's fault: it must neither use up the job's attempts nor fail it (failing needs
         the database anyway), and waiting here beats a redelivery that finds the database still down.
         """
+        reruns = 0
         while True:
             try:
                 await self.spec.handle(job, attempt)
@@ -196,11 +202,16 @@ class JobConsumer(Generic[M]):
             except Exception as exc:
                 if self.outage is None or not self.outage.matches(exc):
                     raise
+                if reruns >= self.max_outage_reruns:
+                    raise  # the check says up but the job keeps failing: a failure, with bounded attempts
                 log.warning("job on %s hit a database outage (%s); waiting for it to end", msg.subject, exc)
             polls = 0
             while not await self.outage.over():
                 await asyncio.sleep(min(5.0, 0.5 * 2**polls))
                 polls += 1
+            # Never at once: the check (SELECT 1) may pass where the job's own statement does not.
+            await asyncio.sleep(min(self.outage_rerun_delay_cap, self.outage_rerun_delay * 2**reruns))
+            reruns += 1
             log.info("database back; running the job on %s again", msg.subject)
 
     async def _retry_or_give_up(self, msg: Msg, job: M, attempt: int, reason: str) -> None:

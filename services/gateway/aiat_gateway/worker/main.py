@@ -12,7 +12,7 @@ from aiat.jobs.v1 import jobs_pb2
 from aiat.settings import configure_logging
 from aiat.store import MediaStore
 from aiat_gateway import lifecycle
-from aiat_gateway.db.connection import is_unavailable, make_engine, make_session_factory
+from aiat_gateway.db.connection import is_outage, make_engine, make_session_factory
 from aiat_gateway.drive.download import DriveDownloader
 from aiat_gateway.nats_client import RENDER_SUBJECT, SESSION_SUBJECT, NatsClient
 from aiat_gateway.settings import GatewaySettings
@@ -127,7 +127,7 @@ class Worker:
                 concurrency=s.worker_concurrency, ack_wait=s.job_ack_wait_seconds,
                 max_deliver=s.job_max_deliver, backoff_base=s.job_backoff_seconds,
                 backoff_cap=s.job_backoff_max_seconds, grace=s.worker_grace_seconds,
-                outage=Outage(is_unavailable, self._database_back), ensure_stream=self.nats.ensure_stream,
+                outage=Outage(is_outage, self._database_back), ensure_stream=self.nats.ensure_stream,
             )  # fmt: skip
 
         reconciler = Reconciler(self.factory, self.nats, s)
