@@ -90,7 +90,7 @@ def _ctx(ctx: typer.Context) -> Ctx:
 
 def fail(message: str, code: int) -> NoReturn:
     """Print an error on stderr and exit with `code`."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -155,7 +155,7 @@ def upload(
             else:
                 raise ApiError(f"{target}: no such file, and not an http(s) link", USAGE)
         except ApiError as exc:
-            err.print(f"[bold red]error:[/] {target}: {exc}", highlight=False)
+            err.print(f"[bold red]error:[/] {target}: {exc}", highlight=False, soft_wrap=True)
             failures.append({"target": target, "error": str(exc), "exit_code": exc.exit_code})
             code = code or exc.exit_code
             continue
