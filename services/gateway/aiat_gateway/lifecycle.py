@@ -158,6 +158,7 @@ def finish(
         "error_message": None,
         "analyzer_engine": engine or None,
         "finished_at": utcnow(),
+        "plan_version": LectureSession.plan_version + 1,
     }
     transition = _session(db, session_id, job_id, FINISH_FROM, values)
     if transition.applied:
@@ -274,6 +275,25 @@ def retranscribe(db: Session, session_id: int, job_id: str, keep_plan: bool) -> 
     if not transition.applied:
         return transition
     return replace(transition, outbox_id=enqueue_session_job(db, session_id, new_id))
+
+
+# Plans: a person's edit.
+
+
+def take_plan_edit(db: Session, session_id: int, base_version: int | None) -> int | None:
+    """Bump the plan version of a settled session (still at `base_version` when given) in the
+    caller's transaction, before it replaces the plan; the new version, or None when refused."""
+    # Check and bump in one conditional UPDATE: it takes the row's write lock, so of two edits based
+    # on the same version exactly one matches (the other waits, then sees the bumped version).
+    conditions = [LectureSession.id == session_id, LectureSession.job_status.in_(PLAN_EDITABLE)]
+    if base_version is not None:
+        conditions.append(LectureSession.plan_version == base_version)
+    return db.execute(
+        update(LectureSession)
+        .where(*conditions)
+        .values(plan_version=LectureSession.plan_version + 1)
+        .returning(LectureSession.plan_version)
+    ).scalar_one_or_none()
 
 
 # Render tasks: the worker's delivery (keyed on the claim id it took).

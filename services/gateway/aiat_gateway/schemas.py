@@ -142,6 +142,8 @@ class SessionOut(BaseModel):
     transcriber_model: str | None = None
     # Set for a file uploaded with POST /upload-file (its drive_link is then `upload:sha256:<hash>`).
     content_sha256: str | None = None
+    # Bumped by every plan write; send it back as PATCH /plan's base_version to refuse a lost update.
+    plan_version: int = 0
 
 
 class JobStatusOut(BaseModel):
@@ -199,6 +201,8 @@ class PlanIn(BaseModel):
     """PATCH /sessions/{id}/plan body."""
 
     snippets: list[PlanSnippetIn] = Field(max_length=PLAN_BODY_MAX)
+    # The plan_version this edit was made on: a 409 instead of overwriting a plan saved meanwhile.
+    base_version: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 
 class ProcessIn(BaseModel):

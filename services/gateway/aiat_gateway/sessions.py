@@ -187,17 +187,35 @@ def get_session(db: Session, session_id: int, lock: bool = False) -> LectureSess
 
 
 def update_plan(
-    db: Session, session_id: int, entries: Sequence[PlanEntry], max_count: int
+    db: Session,
+    session_id: int,
+    entries: Sequence[PlanEntry],
+    max_count: int,
+    base_version: int | None = None,
 ) -> tuple[LectureSession, list[str]]:
-    """PATCH /plan: validate and atomically replace a settled session's plan."""
+    """PATCH /plan: validate and atomically replace a settled session's plan (still at `base_version`)."""
     # Row lock on PostgreSQL: concurrent PATCHes of one session apply one after the other.
     session = get_session(db, session_id, lock=True)
     if session.job_status not in lifecycle.PLAN_EDITABLE:
-        raise Conflict(
-            f"session {session_id} is still {session.job_status!r}; edit the plan once it has finished"
-        )
+        raise _not_editable(session)
     validate_plan(entries, session.media_duration, max_count)
+    if lifecycle.take_plan_edit(db, session_id, base_version) is None:
+        # Changed since it was read (SQLite reads without a lock): say how, from the committed row.
+        db.rollback()
+        session = get_session(db, session_id)
+        if session.job_status not in lifecycle.PLAN_EDITABLE:
+            raise _not_editable(session)
+        raise Conflict(
+            f"the plan changed meanwhile: your edit is based on version {base_version}, the saved plan "
+            f"is version {session.plan_version}; load the saved plan and apply your changes again"
+        )
     old_files = replace_plan(db, session, entries, origin="manual")
     db.commit()
     db.refresh(session)
     return session, old_files
+
+
+def _not_editable(session: LectureSession) -> Conflict:
+    return Conflict(
+        f"session {session.id} is still {session.job_status!r}; edit the plan once it has finished"
+    )

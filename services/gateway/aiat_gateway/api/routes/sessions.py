@@ -138,7 +138,9 @@ def session_results(session_id: RowId, db: Db) -> SessionResultsOut:
 def update_plan(session_id: RowId, body: PlanIn, db: Db, state: State) -> SessionResultsOut:
     """Replace the session's snippets with a person's plan."""
     entries = [PlanEntry(name=s.name, start=s.start, end=s.end, summary=s.summary) for s in body.snippets]
-    session, old_files = logic.update_plan(db, session_id, entries, state.settings.max_plan_snippets)
+    session, old_files = logic.update_plan(
+        db, session_id, entries, state.settings.max_plan_snippets, body.base_version
+    )
     out_dir = state.store.output_dir(session_id)
     for name in old_files:
         path = state.store.resolve(f"{out_dir}/{name}")
