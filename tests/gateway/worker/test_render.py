@@ -7,8 +7,10 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from aiat.jobs.v1 import jobs_pb2
@@ -179,3 +181,47 @@ async def test_a_snippet_changed_while_rendering_fails_with_no_result_and_full_p
         None,
         1.0,
     )
+
+
+async def test_a_rerun_after_an_outage_around_succeed_renders_instead_of_leaving_started(
+    tmp_path: Path, postgres_server_url: str
+) -> None:
+    """The database goes away after the render (succeed and the release both fail); once back, the rerun of
+    the same delivery (as the consumer's outage wait does) must not find its own claim "held by another"."""
+    from tests.conftest import _drop_postgres_db, _fresh_postgres_db
+
+    url, name = _fresh_postgres_db(postgres_server_url)
+    from aiat_gateway.db.migrate import upgrade
+
+    upgrade(url)
+    try:
+        s = Setup(tmp_path, url, 7)
+
+        def database(allow: bool) -> None:
+            with psycopg.connect(postgres_server_url, autocommit=True) as admin:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allow).lower()}')
+                if not allow:  # and end every session on it, as a server stop does
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+                    )
+
+        async def render_then_outage(request: renderer_pb2.RenderRequest) -> renderer_pb2.RenderResult:
+            s.write(request, b"first")
+            database(False)
+            return renderer_pb2.RenderResult(encoder="fake", duration=4.0)
+
+        async def render_again(request: renderer_pb2.RenderRequest) -> renderer_pb2.RenderResult:
+            s.write(request, b"second")
+            return renderer_pb2.RenderResult(encoder="fake", duration=4.0)
+
+        runner = s.runner(render_then_outage, render_again)
+        with pytest.raises(SQLAlchemyError):
+            await runner.run(job(s.task_id), 1)
+        database(True)
+        assert task_row(s.settings, s.task_id).status == TaskStatus.STARTED  # heartbeats keep this fresh
+        await runner.run(job(s.task_id), 1)  # the same delivery, run again once the database is back
+        row = task_row(s.settings, s.task_id)
+        assert row.status == TaskStatus.SUCCESS and row.output_path is not None
+        assert s.store.resolve(row.output_path).read_bytes() == b"second"
+    finally:
+        _drop_postgres_db(postgres_server_url, name)

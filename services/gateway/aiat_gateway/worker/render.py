@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +73,10 @@ class RenderRunner:
         # Per task: the claim its last failed delivery here left it under ("" once released back to
         # PENDING), or None when another delivery took it over; give_up fails only under that claim.
         self._held: dict[str, str | None] = {}
+        # Per task: the claim a run here took and has not settled or released (a database outage kept it
+        # STARTED), and the tasks being run here now.
+        self._claims: dict[str, str] = {}
+        self._running: Counter[str] = Counter()
 
     async def load(self, task_id: str) -> RenderInputs | Unrenderable | None:
         """What the render needs, why it cannot run, or None when there is nothing to do."""
@@ -97,7 +102,22 @@ class RenderRunner:
 
     async def run(self, job: jobs_pb2.RenderJob, attempt: int) -> None:
         """Render the task's snippet; StepError(permanent=False) asks the consumer to retry later."""
+        alone = not self._running[job.task_id]
+        self._running[job.task_id] += 1
+        try:
+            await self._run(job, attempt, alone)
+        finally:
+            self._running[job.task_id] -= 1
+            if not self._running[job.task_id]:
+                del self._running[job.task_id]
+
+    async def _run(self, job: jobs_pb2.RenderJob, attempt: int, alone: bool) -> None:
         self._held.pop(job.task_id, None)  # a new delivery: what an earlier one left is moot
+        stale = self._claims.get(job.task_id) if alone else None
+        if stale is not None:
+            # A run here lost the database while holding the task, so neither its result nor its release
+            # was written, and the heartbeat kept that claim fresh: give it back or no claim succeeds.
+            await self._release(job.task_id, stale)
         inputs = await self.load(job.task_id)
         if inputs is None:
             return
@@ -108,6 +128,7 @@ class RenderRunner:
         if not await self.claim(inputs.task_id, attempt, claim_id):
             log.info("task %s is being rendered by another delivery; skipping this one", inputs.task_id)
             return
+        self._claims[inputs.task_id] = claim_id
         await asyncio.to_thread(self._sweep, inputs.session_id, inputs.task_id, claim_id)
         filename = snippet_filename(inputs.position, inputs.name)
         # Rendered under a private name first; only a render whose snippet is unchanged is renamed
@@ -145,7 +166,13 @@ class RenderRunner:
     async def _release(self, task_id: str, claim_id: str) -> None:
         """STARTED -> PENDING under this delivery's claim; remember what give_up may fail under."""
         released = await self.db.transition(lifecycle.requeue_task, task_id, claim_id)
+        self._settled(task_id, claim_id)
         self._held[task_id] = "" if released.applied else None
+
+    def _settled(self, task_id: str, claim_id: str) -> None:
+        """The database has this claim's last word: nothing left to give back for it."""
+        if self._claims.get(task_id) == claim_id:
+            del self._claims[task_id]
 
     async def claim(self, task_id: str, attempt: int, claim_id: str) -> bool:
         """PENDING -> STARTED, or take over a STARTED task whose worker fell silent; False if another holds it."""
@@ -239,13 +266,16 @@ class RenderRunner:
             return done, done.applied
 
         transition, kept = await self.db.run(_commit)
+        self._settled(inputs.task_id, claim_id)
         await self.db.publish(transition)
         if not kept:
             self._discard(output_rel)
         log.info("task %s: %s (%s, %.1fs)", inputs.task_id, output_rel, result.encoder, result.duration)
 
     async def _fail(self, task_id: str, claim_id: str, message: str) -> None:
-        if (await self.db.transition(lifecycle.fail_task, task_id, claim_id, message)).applied:
+        failed = await self.db.transition(lifecycle.fail_task, task_id, claim_id, message)
+        self._settled(task_id, claim_id)
+        if failed.applied:
             log.warning("render task %s failed: %s", task_id, message)
 
     async def give_up(self, task_id: str, message: str) -> None:
