@@ -10,7 +10,7 @@ DATA   ?= ../shared/data/lectures/physics
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sysdeps kubectl run demo test test-faults lint proto proto-check bench-transcriber bench-renderer bench-segmentation bench-load clean
+.PHONY: help venv sysdeps kubectl run demo test test-faults lint proto proto-check bench-transcriber bench-renderer bench-segmentation bench-vocabulary bench-load clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -35,6 +35,12 @@ sysdeps: ## Install the Debian packages the tests need when missing (espeak-ng f
 	  echo "installing tesseract-ocr (Debian package) for the renderer's layout tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq tesseract-ocr >/dev/null; }
+	@test -f /usr/share/tesseract-ocr/5/tessdata/rus.traineddata -a -f /usr/share/tesseract-ocr/5/tessdata/ell.traineddata \
+	  -a -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { \
+	  echo "installing fonts-dejavu-core (Latin, Cyrillic, Greek captions) and Tesseract's Russian and Greek data"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-dejavu-core \
+	    tesseract-ocr-rus tesseract-ocr-ell >/dev/null; }
 	@test -x /usr/bin/chromium || { \
 	  echo "installing chromium (Debian package) for the studio's browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -69,6 +75,9 @@ bench-transcriber: $(STAMP) sysdeps ## Bare faster-whisper vs the gRPC service o
 
 bench-renderer: $(STAMP) ## Bare FFmpeg vs the gRPC service on the same 60 s cut
 	$(PY) -m benchmarks.renderer
+
+bench-vocabulary: $(STAMP) sysdeps ## Recall of course terms and WER with and without a vocabulary (espeak-ng jargon)
+	$(PY) -m benchmarks.vocabulary
 
 bench-segmentation: $(STAMP) ## Pk/WindowDiff of the analyzer on DATA=<dir of .ref files>
 	$(PY) -m benchmarks.segmentation $(DATA)
