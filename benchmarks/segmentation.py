@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import logging
 import os
@@ -29,8 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from aiat.common.v1 import transcript_pb2
+from aiat_analyzer.combine import Evidence, EvidenceProposer, EvidenceWeights
 from aiat_analyzer.factory import build_engine
-from aiat_analyzer.segmenter import STOPWORDS
+from aiat_analyzer.pipeline import AnalyzeOptions, Document, build_document
+from aiat_analyzer.segmenter import STOPWORDS, SegmenterParams, SpanTable
 from aiat_analyzer.settings import ENGINES, AnalyzerSettings
 
 SEPARATOR = "=========="
@@ -155,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N documents (0 = all)")
     parser.add_argument("--no-merge", action="store_true", help="LLM engines: label only, never merge")
     parser.add_argument("--cost-scale", type=float, default=None, help="proposer per-segment cost factor")
+    parser.add_argument("--cv", action="store_true", help="cross-validated evidence weights and ablation")
+    parser.add_argument(
+        "--cache", default="", help="--cv: directory to keep sentence embeddings between runs"
+    )
     args = parser.parse_args(argv)
 
     paths = sorted([*args.data.glob("*.ref"), *args.data.glob("*.dev")])
@@ -163,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not paths:
         print(f"no .ref or .dev files in {args.data}", file=sys.stderr)
         return 2
+    if args.cv:
+        return run_cv(paths, args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     overrides: dict[str, object] = {}
     if args.engine:
@@ -246,6 +255,142 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     engine.close()
+    return 0
+
+
+# --- cross-validated evidence weights and ablation (--cv) -------------------------------------------
+
+CV_GRID: dict[str, tuple[float, ...]] = {
+    "meaning": (0.0, 1.0),
+    "cohesion": (0.0, 2.0, 4.0, 8.0),
+    "cue": (0.0, 0.3, 0.6, 1.0),
+    "reference": (0.0, 0.5),
+    "cost_scale": (1.3, 1.7, 2.2),
+}
+
+
+@dataclass
+class Prepared:
+    """One lecture ready for fast proposals: document, word starts, evidence of every source."""
+
+    gold: GoldDoc
+    doc: Document
+    word_starts: np.ndarray
+    evidence: Evidence
+    table: SpanTable
+
+
+def prepare(paths: Sequence[Path], wpm: float, cache: Path | None, options: AnalyzeOptions) -> list[Prepared]:
+    """Documents with every evidence source computed once (embeddings cached under `cache`)."""
+    full = EvidenceProposer(weights=EvidenceWeights(meaning=1.0, pause=1.0, cue=1.0, reference=1.0))
+    out: list[Prepared] = []
+    for path in paths:
+        gold = read_ref(path)
+        transcript, starts = build_transcript(gold, wpm)
+        doc = build_document(transcript)
+        cached = cache / f"{path.name}.meaning.npy" if cache else None
+        if cached is not None and cached.exists() and cached.with_suffix(".vectors.npy").exists():
+            ev = EvidenceProposer(weights=EvidenceWeights(pause=1.0, cue=1.0, reference=1.0)).evidence(doc)
+            ev.vectors = np.load(cached.with_suffix(".vectors.npy"))
+            ev.sources["meaning"] = np.load(cached)
+        else:
+            ev = full.evidence(doc)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                np.save(cached, ev.sources["meaning"])
+                assert ev.vectors is not None
+                np.save(cached.with_suffix(".vectors.npy"), ev.vectors)
+        table = full.table(doc, options)
+        out.append(Prepared(gold, doc, starts, ev, table))
+        print(f"prepared {path.name}", file=sys.stderr, flush=True)
+    return out
+
+
+def score_config(
+    docs: Sequence[Prepared], weights: EvidenceWeights, cost_scale: float, options: AnalyzeOptions
+) -> tuple[float, float, float]:
+    """Mean Pk, WD and segments found of the evidence proposer over `docs`."""
+    base = SegmenterParams()
+    proposer = EvidenceProposer(
+        params=dataclasses.replace(base, segment_cost=base.segment_cost * cost_scale), weights=weights
+    )
+    pks, wds, found = [], [], []
+    for d in docs:
+        cands = proposer.propose(d.doc, options, evidence=d.evidence, table=d.table)
+        n, k = d.gold.n_words, d.gold.k
+        hyp = sorted({int(np.searchsorted(d.word_starts, c.start, side="left")) for c in cands[1:]})
+        hyp = [h for h in hyp if 0 < h < n]
+        pks.append(pk(d.gold.boundaries, hyp, n, k))
+        wds.append(windowdiff(d.gold.boundaries, hyp, n, k))
+        found.append(len(hyp) + 1)
+    return statistics.fmean(pks), statistics.fmean(wds), statistics.fmean(found)
+
+
+def tune(
+    docs: Sequence[Prepared], options: AnalyzeOptions, fixed: dict[str, float] | None = None
+) -> tuple[EvidenceWeights, float]:
+    """The grid point with the lowest mean Pk on `docs` (sources in `fixed` held at the given value)."""
+    fixed = fixed or {}
+    axes = [fixed.get(name) for name in CV_GRID]
+    grids = [(v,) if v is not None else CV_GRID[name] for name, v in zip(CV_GRID, axes, strict=True)]
+    best: tuple[float, EvidenceWeights, float] | None = None
+    for meaning, cohesion, cue, reference, scale in itertools.product(*grids):
+        w = EvidenceWeights(meaning=meaning, cohesion=cohesion, cue=cue, reference=reference)
+        p, _, _ = score_config(docs, w, scale, options)
+        if best is None or p < best[0] - 1e-9:
+            best = (p, w, scale)
+    assert best is not None
+    return best[1], best[2]
+
+
+def cross_validate(
+    docs: Sequence[Prepared], options: AnalyzeOptions, fixed: dict[str, float]
+) -> dict[str, float]:
+    """Tune on the odd-numbered lectures, report on the even ones, then the other way; mean of both halves."""
+    halves = (docs[0::2], docs[1::2])
+    pks, wds, found = [], [], []
+    chosen = []
+    for train, test in ((halves[0], halves[1]), (halves[1], halves[0])):
+        w, scale = tune(train, options, fixed)
+        p, wd, f = score_config(test, w, scale, options)
+        chosen.append(f"dip {w.meaning:g} coh {w.cohesion:g} cue {w.cue:g} ref {w.reference:g} x{scale:g}")
+        pks += [p * len(test)]
+        wds += [wd * len(test)]
+        found += [f * len(test)]
+    n = len(docs)
+    return {"pk": sum(pks) / n, "wd": sum(wds) / n, "found": sum(found) / n, "chosen": " | ".join(chosen)}  # type: ignore[dict-item]
+
+
+def run_cv(paths: Sequence[Path], args: argparse.Namespace) -> int:
+    """Cross-validated figures for each evidence set (ablation), and the weights tuned on all lectures."""
+    cache = Path(args.cache) if args.cache else None
+    options = AnalyzeOptions(min_seconds=args.min_seconds, max_seconds=args.max_seconds, max_snippets=0)
+    docs = prepare(paths, args.wpm, cache, options)
+    off = {"meaning": 0.0, "cohesion": 0.0, "cue": 0.0, "reference": 0.0}
+    variants = {
+        "words only (cost tuned)": off,
+        "words + cues": off | {"cue": None},
+        "words + meaning dip": off | {"meaning": None},
+        "words + meaning cohesion": off | {"cohesion": None},
+        "words + reference penalty": off | {"reference": None},
+        "all": {},
+        "all but cues": {"cue": 0.0},
+        "all but meaning": {"meaning": 0.0, "cohesion": 0.0},
+    }
+    print(
+        f"{'evidence (cross-validated, count not given)':44} {'Pk':>6} {'WD':>6} {'found':>5}  chosen (half A | half B)"
+    )
+    results = {}
+    for label, fixed in variants.items():
+        r = cross_validate(docs, options, fixed)
+        results[label] = r
+        print(f"{label:44} {r['pk']:6.3f} {r['wd']:6.3f} {r['found']:5.1f}  {r['chosen']}", flush=True)
+    w, scale = tune(docs, options)
+    p, wd, _ = score_config(docs, w, scale, options)
+    print(
+        f"tuned on all {len(docs)}: meaning {w.meaning:g} cue {w.cue:g} cost x{scale:g} -> Pk {p:.3f} WD {wd:.3f} (in-sample)"
+    )
+    print(json.dumps({k: {"pk": round(v["pk"], 4), "wd": round(v["wd"], 4)} for k, v in results.items()}))
     return 0
 
 

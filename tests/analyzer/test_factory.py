@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from aiat_analyzer.factory import build_engine, request_limits
-from aiat_analyzer.lexical import ExtractiveRefiner, LexicalProposer
+from aiat_analyzer.combine import DEFAULT_COST_SCALE, EvidenceProposer
+from aiat_analyzer.lexical import ExtractiveRefiner
 from aiat_analyzer.llm.llama import LlamaBackend
 from aiat_analyzer.llm.refiner import LlmRefiner
 from aiat_analyzer.llm.vllm import VllmBackend
@@ -17,10 +18,11 @@ from aiat_analyzer.settings import AnalyzerSettings
 
 
 def test_lexical_engine_is_the_proposer_and_the_extractive_refiner() -> None:
-    """No model: the cohesion proposer and the extractive labels, named lexical."""
-    engine = build_engine(AnalyzerSettings(engine="lexical"))
+    """No model: the evidence proposer (its weights from the settings) and the extractive labels."""
+    engine = build_engine(AnalyzerSettings(engine="lexical", cue_weight=0.7, meaning_weight=0))
     assert engine.name == "lexical"
-    assert isinstance(engine.proposer, LexicalProposer) and isinstance(engine.refiner, ExtractiveRefiner)
+    assert isinstance(engine.proposer, EvidenceProposer) and isinstance(engine.refiner, ExtractiveRefiner)
+    assert engine.proposer.weights.cue == 0.7 and engine.proposer.weights.meaning == 0
 
 
 def test_llm_engines_are_built_without_touching_the_model_or_the_server(tmp_path: Path) -> None:
@@ -47,11 +49,11 @@ def test_llm_engines_are_built_without_touching_the_model_or_the_server(tmp_path
 def test_cost_scale_and_explicit_params_reach_the_proposer() -> None:
     """proposer_cost_scale multiplies the per-segment cost; explicit params win over the settings."""
     scaled = build_engine(AnalyzerSettings(engine="lexical", proposer_cost_scale=0.5))
-    assert isinstance(scaled.proposer, LexicalProposer)
-    assert scaled.proposer.params.segment_cost == pytest.approx(SegmenterParams().segment_cost / 2)
+    assert isinstance(scaled.proposer, EvidenceProposer)
+    assert scaled.proposer.params.segment_cost == pytest.approx(SegmenterParams().segment_cost * DEFAULT_COST_SCALE / 2)
     own = SegmenterParams(segment_cost=1.0)
     explicit = build_engine(AnalyzerSettings(engine="lexical", proposer_cost_scale=0.5), own)
-    assert isinstance(explicit.proposer, LexicalProposer) and explicit.proposer.params is own
+    assert isinstance(explicit.proposer, EvidenceProposer) and explicit.proposer.params is own
 
 
 def test_request_limits_come_from_the_settings() -> None:

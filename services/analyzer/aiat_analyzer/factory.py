@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from aiat_analyzer.lexical import ExtractiveRefiner, LexicalProposer
+from aiat_analyzer.combine import DEFAULT_COST_SCALE, EvidenceProposer, EvidenceWeights
+from aiat_analyzer.lexical import ExtractiveRefiner
 from aiat_analyzer.llm.chat import ChatBackend
 from aiat_analyzer.llm.llama import LlamaBackend
 from aiat_analyzer.llm.refiner import LlmRefiner
@@ -49,9 +50,10 @@ def chat_backend(settings: AnalyzerSettings) -> ChatBackend:
 
 def build_engine(settings: AnalyzerSettings, params: SegmenterParams | None = None) -> PipelineEngine:
     """The engine named by the settings: lexical, llama (bundled GGUF model, CPU) or vllm (sidecar, GPU)."""
-    if params is None and settings.proposer_cost_scale != 1.0:
+    if params is None:
         base = SegmenterParams()
-        params = replace(base, segment_cost=base.segment_cost * settings.proposer_cost_scale)
+        scale = DEFAULT_COST_SCALE * settings.proposer_cost_scale
+        params = replace(base, segment_cost=base.segment_cost * scale)
     refiner: PlanRefiner = ExtractiveRefiner()
     if settings.engine != "lexical":
         refiner = LlmRefiner(
@@ -63,5 +65,19 @@ def build_engine(settings: AnalyzerSettings, params: SegmenterParams | None = No
             merge=settings.merge,
         )
     return PipelineEngine(
-        LexicalProposer(params), refiner, name=settings.engine, limits=request_limits(settings)
+        EvidenceProposer(params, evidence_weights(settings)),
+        refiner,
+        name=settings.engine,
+        limits=request_limits(settings),
+    )
+
+
+def evidence_weights(settings: AnalyzerSettings) -> EvidenceWeights:
+    """The configured weight of each kind of boundary evidence."""
+    return EvidenceWeights(
+        meaning=settings.meaning_weight,
+        pause=settings.pause_weight,
+        cue=settings.cue_weight,
+        slide=settings.slide_weight,
+        reference=settings.reference_weight,
     )

@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from aiat.common.v1 import transcript_pb2
 from aiat.errors import Cancelled, InvalidInput
 from aiat_analyzer import plan
+from aiat_analyzer.advise import advise
 from aiat_analyzer.plan import PlanItem, PlanLimits
 from aiat_analyzer.sentences import Sentence, flatten_words, split_sentences
 
@@ -32,6 +33,16 @@ MAX_OPTION_CHARS = 300
 
 
 @dataclass(frozen=True)
+class SlideInfo:
+    """One slide shown from `start` seconds: its OCR'd title and text, and a thumbnail in the store."""
+
+    start: float
+    title: str = ""
+    text: str = ""
+    thumbnail: str = ""
+
+
+@dataclass(frozen=True)
 class AnalyzeOptions:
     """A request's options resolved against the engine defaults."""
 
@@ -42,6 +53,7 @@ class AnalyzeOptions:
     focus: str = ""
     title: str = ""
     module: str = ""
+    slides: tuple[SlideInfo, ...] = ()  # the lecture's slides in time order (evidence for boundaries)
 
 
 @dataclass(frozen=True)
@@ -229,8 +241,14 @@ class PipelineEngine:
         result = plan.repair(items, doc.limits(options))
         if result.problems:
             log.info("plan repaired: %s", "; ".join(result.problems[:10]))
+        items = [
+            replace(
+                it, advisories=tuple(advise(doc.sentences, it.start, it.end, max_seconds=options.max_seconds))
+            )
+            for it in result.items
+        ]
         progress("done", total, total)
-        return result.items
+        return items
 
     def close(self) -> None:
         """Release the refiner's model, if any."""

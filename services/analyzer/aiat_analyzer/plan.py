@@ -25,6 +25,16 @@ class PlanParseError(ValueError):
 
 
 @dataclass(frozen=True)
+class Advisory:
+    """One reason a snippet may not stand alone, with its fix (None = keep that bound)."""
+
+    kind: str
+    message: str
+    suggested_start: float | None = None
+    suggested_end: float | None = None
+
+
+@dataclass(frozen=True)
 class PlanItem:
     """One planned snippet in engine terms (seconds from the start of the media)."""
 
@@ -34,6 +44,7 @@ class PlanItem:
     summary: str = ""
     score: float = 0.5
     reason: str = ""
+    advisories: tuple[Advisory, ...] = ()
 
     @property
     def duration(self) -> float:

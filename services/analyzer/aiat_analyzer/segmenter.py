@@ -82,19 +82,27 @@ class SegmenterParams:
     length_sigma: float = 0.6  # its spread in log-seconds
 
 
-def segment(
+@dataclass(frozen=True)
+class SpanTable:
+    """Every allowed span's score without the per-segment cost: what each decode() re-uses."""
+
+    cands: list[np.ndarray]  # cands[j-1]: the sentences a segment ending at sentence j-1 may start at
+    scores: list[np.ndarray]  # their likelihood + duration prior (forced spans already penalised)
+    cost: float  # the per-segment cost at segment_cost = 1
+    sentences_per_segment: float  # sentences a segment of typical duration holds
+
+
+def span_table(
     sentence_terms: Sequence[Sequence[str]],
     starts: Sequence[float],
     ends: Sequence[float],
     min_seconds: float,
     max_seconds: float,
     params: SegmenterParams | None = None,
-) -> list[int]:
-    """Indices of the sentences that start a segment (always including 0)."""
+) -> SpanTable:
+    """The scores of every span in [min_seconds, max_seconds] (the expensive half of the programme)."""
     p = params or SegmenterParams()
     n_sent = len(sentence_terms)
-    if n_sent == 0:
-        return []
     vocab: dict[str, int] = {}
     ids = [[vocab.setdefault(t, len(vocab)) for t in terms] for terms in sentence_terms]
     n_vocab = max(1, len(vocab))
@@ -108,13 +116,10 @@ def segment(
     alpha = n_vocab * theta
     norm_table = np.array([math.lgamma(alpha) - math.lgamma(n + alpha) for n in range(total + 1)])
     centre = math.log(math.sqrt(max(min_seconds, 1.0) * max(max_seconds, 1.0)))
-    span = max(ends[-1] - starts[0], 1e-3)
-    cost = p.segment_cost * total / span * math.exp(centre)
-
-    best = np.full(n_sent + 1, -np.inf)
-    best[0] = 0.0
-    back = np.zeros(n_sent + 1, dtype=np.int64)
+    span = max(ends[-1] - starts[0], 1e-3) if n_sent else 1.0
     start_arr = np.asarray(starts, dtype=float)
+    all_cands: list[np.ndarray] = []
+    all_scores: list[np.ndarray] = []
     for j in range(1, n_sent + 1):
         end = ends[j - 1]
         lo = int(np.searchsorted(start_arr, end - max_seconds, side="left"))
@@ -128,7 +133,37 @@ def segment(
         loglik = word_table[counts].sum(axis=1) + norm_table[counts.sum(axis=1)]
         dur = np.maximum(end - start_arr[cands], 1e-3)
         prior = -p.length_weight * (np.log(dur) - centre) ** 2 / (2 * p.length_sigma**2)
-        score = best[cands] + loglik + prior - cost - (1e6 if forced else 0.0)
+        all_cands.append(cands)
+        all_scores.append(loglik + prior - (1e6 if forced else 0.0))
+    return SpanTable(all_cands, all_scores, total / span * math.exp(centre), n_sent / span * math.exp(centre))
+
+
+def decode(
+    table: SpanTable,
+    segment_cost: float,
+    boundary_bonus: Sequence[float] | np.ndarray | None = None,
+    span_bonus: Sequence[np.ndarray] | None = None,
+) -> list[int]:
+    """The best segmentation given the span scores, a per-segment cost and per-sentence start bonuses.
+
+    `span_bonus[j-1]` (in per-segment costs, aligned with `table.cands[j-1]`) adds to each span's score.
+    """
+    n_sent = len(table.cands)
+    if n_sent == 0:
+        return []
+    cost = segment_cost * table.cost
+    bonus = np.zeros(n_sent + 1)
+    if boundary_bonus is not None:
+        bonus[:n_sent] = np.asarray(boundary_bonus, dtype=float) * cost
+    bonus[0] = 0.0
+    best = np.full(n_sent + 1, -np.inf)
+    best[0] = 0.0
+    back = np.zeros(n_sent + 1, dtype=np.int64)
+    for j in range(1, n_sent + 1):
+        cands = table.cands[j - 1]
+        score = best[cands] + bonus[cands] + table.scores[j - 1] - cost
+        if span_bonus is not None:
+            score = score + span_bonus[j - 1] * cost
         k = int(np.argmax(score))
         best[j] = score[k]
         back[j] = cands[k]
@@ -138,3 +173,23 @@ def segment(
         j = int(back[j])
         cuts.append(j)
     return sorted(cuts)
+
+
+def segment(
+    sentence_terms: Sequence[Sequence[str]],
+    starts: Sequence[float],
+    ends: Sequence[float],
+    min_seconds: float,
+    max_seconds: float,
+    params: SegmenterParams | None = None,
+    boundary_bonus: Sequence[float] | None = None,
+) -> list[int]:
+    """Indices of the sentences that start a segment (always including 0).
+
+    `boundary_bonus[i]`, in per-segment costs, is added when a segment starts at sentence i > 0.
+    """
+    p = params or SegmenterParams()
+    if not sentence_terms:
+        return []
+    table = span_table(sentence_terms, starts, ends, min_seconds, max_seconds, p)
+    return decode(table, p.segment_cost, boundary_bonus)

@@ -8,16 +8,22 @@ from aiat import grpc_service
 from aiat.analyzer.v1 import analyzer_pb2_grpc
 from aiat.grpc_service import GrpcApp
 from aiat.limits import ConcurrencyLimiter
+from aiat.store import MediaStore
 from aiat_analyzer.factory import build_engine
 from aiat_analyzer.pipeline import AnalyzerEngine
 from aiat_analyzer.servicer import SERVICE_NAME, AnalyzerServicer
 from aiat_analyzer.settings import AnalyzerSettings
+from aiat_analyzer.slides import SlideParams, SlideStep
 
 
 def create_app(settings: AnalyzerSettings, engine: AnalyzerEngine) -> GrpcApp:
     """The gRPC app serving `engine` (loaded or not) with the configured concurrency limits."""
     limiter = ConcurrencyLimiter("analyzer", settings.max_concurrency, settings.max_queue)
-    servicer = AnalyzerServicer(engine, limiter)
+    slides = None
+    if settings.slides:
+        params = SlideParams(sample_fps=settings.slide_sample_fps, ocr=settings.slide_ocr)
+        slides = SlideStep(MediaStore(settings.media_root), params)
+    servicer = AnalyzerServicer(engine, limiter, slides)
 
     def register(server: grpc.aio.Server) -> None:
         analyzer_pb2_grpc.add_AnalyzerServiceServicer_to_server(servicer, server)

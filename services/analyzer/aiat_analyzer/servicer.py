@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 
 import grpc
 
@@ -12,8 +13,9 @@ from aiat.common.v1 import transcript_pb2
 from aiat.errors import EngineError, EngineUnavailable
 from aiat.limits import ConcurrencyLimiter
 from aiat.streaming import Emit, abort_with, guarded_stream, run_in_thread_streaming
-from aiat_analyzer.pipeline import AnalyzeOptions, AnalyzerEngine
+from aiat_analyzer.pipeline import AnalyzeOptions, AnalyzerEngine, SlideInfo
 from aiat_analyzer.plan import PlanItem
+from aiat_analyzer.slides import SlideStep
 
 SERVICE_NAME = analyzer_pb2.DESCRIPTOR.services_by_name["AnalyzerService"].full_name
 
@@ -23,15 +25,33 @@ def count_words(transcript: transcript_pb2.Transcript) -> int:
     return sum(len(s.words) if s.words else len(s.text.split()) for s in transcript.segments)
 
 
-def to_plan(items: Sequence[PlanItem], engine: str) -> analyzer_pb2.Plan:
-    """Plan message from engine items."""
+def to_plan(items: Sequence[PlanItem], engine: str, slides: Sequence[SlideInfo] = ()) -> analyzer_pb2.Plan:
+    """Plan message from engine items (with their advisories) and the slides used."""
     return analyzer_pb2.Plan(
         engine=engine,
         snippets=[
             analyzer_pb2.PlannedSnippet(
-                name=it.name, summary=it.summary, start=it.start, end=it.end, score=it.score, reason=it.reason
+                name=it.name,
+                summary=it.summary,
+                start=it.start,
+                end=it.end,
+                score=it.score,
+                reason=it.reason,
+                advisories=[
+                    analyzer_pb2.Advisory(
+                        kind=a.kind,
+                        message=a.message,
+                        suggested_start=a.suggested_start,
+                        suggested_end=a.suggested_end,
+                    )
+                    for a in it.advisories
+                ],
             )
             for it in items
+        ],
+        slides=[
+            analyzer_pb2.Slide(start=s.start, title=s.title, text=s.text, thumbnail=s.thumbnail)
+            for s in slides
         ],
     )
 
@@ -39,9 +59,12 @@ def to_plan(items: Sequence[PlanItem], engine: str) -> analyzer_pb2.Plan:
 class AnalyzerServicer(analyzer_pb2_grpc.AnalyzerServiceServicer):
     """`aiat.analyzer.v1.AnalyzerService` over one engine, with bounded concurrency."""
 
-    def __init__(self, engine: AnalyzerEngine, limiter: ConcurrencyLimiter) -> None:
+    def __init__(
+        self, engine: AnalyzerEngine, limiter: ConcurrencyLimiter, slides: SlideStep | None = None
+    ) -> None:
         self.engine = engine
         self.limiter = limiter
+        self.slides = slides
 
     async def Analyze(
         self,
@@ -76,14 +99,29 @@ class AnalyzerServicer(analyzer_pb2_grpc.AnalyzerServiceServicer):
     async def _events(
         self, request: analyzer_pb2.AnalyzeRequest, options: AnalyzeOptions
     ) -> AsyncIterator[analyzer_pb2.AnalyzeResponse]:
-        def work(emit: Emit[transcript_pb2.Progress], cancel: threading.Event) -> Sequence[PlanItem]:
+        def work(
+            emit: Emit[transcript_pb2.Progress], cancel: threading.Event
+        ) -> tuple[Sequence[PlanItem], list[SlideInfo]]:
             def progress(stage: str, done: float, total: float) -> None:
                 emit(transcript_pb2.Progress(done=done, total=total, unit="steps", stage=stage))
 
-            return self.engine.analyze(request.transcript, options, progress, cancel)
+            slides = [SlideInfo(s.start, s.title, s.text, s.thumbnail) for s in request.slides]
+            if not slides and request.media_path and self.slides is not None:
+                slides = self.slides.run(
+                    request.media_path,
+                    request.slides_dir,
+                    lambda done, total: emit(
+                        transcript_pb2.Progress(done=done, total=total, unit="seconds", stage="slides")
+                    ),
+                    cancel,
+                )
+            slides.sort(key=lambda s: s.start)
+            found = replace(options, slides=tuple(slides))
+            return self.engine.analyze(request.transcript, found, progress, cancel), slides
 
         async for event in run_in_thread_streaming(work):
             if isinstance(event, transcript_pb2.Progress):
                 yield analyzer_pb2.AnalyzeResponse(progress=event)
             else:
-                yield analyzer_pb2.AnalyzeResponse(plan=to_plan(event, self.engine.name))
+                items, slides = event
+                yield analyzer_pb2.AnalyzeResponse(plan=to_plan(items, self.engine.name, slides))

