@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from aiat.nats_server import NatsServer
 from aiat.net import free_port
 from aiat_gateway.api.app import create_app
+from aiat_gateway.api.routes.health import READY_TTL_SECONDS
 from aiat_gateway.db.migrate import upgrade
 from aiat_gateway.settings import GatewaySettings
 from tests.faults.conftest import Faults
@@ -172,6 +173,7 @@ def test_postgres_restart_and_outage(pg_stack: PgStack, faults: Faults) -> None:
     assert held.wait(30), "the download never started"
     pg_stack.pg.stop()
     release.set()
+    time.sleep(READY_TTL_SECONDS)  # past the last probe's cached answer
     outage_end = time.monotonic() + 8  # longer than the job's whole retry budget (4 tries, 1 s backoff)
     while time.monotonic() < outage_end:
         assert_unavailable(*timed(client, "GET", "/api/v1/sessions"))

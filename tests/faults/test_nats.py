@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import nats
 import pytest
 from nats.js.errors import NotFoundError
 
+from aiat_gateway.api.routes.health import READY_TTL_SECONDS
 from tests.faults.checks import assert_clean_session, job_published
 from tests.faults.conftest import Faults
 from tests.fixtures.stack import wait_settled, wait_until
@@ -99,6 +101,7 @@ def test_readyz_checks_the_jobs_stream(faults: Faults) -> None:
     stack, client = faults.stack, faults.client
     stack.kill("worker")  # the worker would re-create it too; here only the gateway's check may
     delete_stream(stack.nats.url)
+    time.sleep(READY_TTL_SECONDS)  # past the last probe's cached answer
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.text  # it found the stream missing and created it again
     assert stream_exists(stack.nats.url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -15,6 +15,28 @@ from aiat_gateway.api.deps import AppState, State
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
+# /readyz is open and skips admission: a result this fresh is reused, so a flood of probes costs one check.
+READY_TTL_SECONDS = 1.0
+
+
+class Readiness:
+    """The last readiness result, checked again at most once per READY_TTL_SECONDS, one check at a time."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.checked_at = float("-inf")
+        self.result: tuple[dict[str, object], int] | None = None
+        self.checks = 0
+
+    async def get(self, state: AppState) -> tuple[dict[str, object], int]:
+        """The cached result, or a new one; callers arriving during a check wait for it and share it."""
+        async with self.lock:
+            loop = asyncio.get_running_loop()
+            if self.result is None or loop.time() - self.checked_at >= READY_TTL_SECONDS:
+                self.checks += 1
+                self.result = await _check(state)
+                self.checked_at = loop.time()
+            return self.result
 
 
 class ReadyOut(BaseModel):
@@ -53,8 +75,16 @@ def _service_status(name: str, answer: str) -> str:
     response_model=ReadyOut,
     responses={503: {"model": ReadyOut, "description": "Not ready: `failing` names what is not"}},
 )
-async def readyz(state: State) -> JSONResponse:
+async def readyz(request: Request, state: State) -> JSONResponse:
     """Ready when the DB, NATS and each gRPC service answer; 503 naming what is not."""
+    readiness: Readiness | None = getattr(request.app.state, "readiness", None)
+    if readiness is None:
+        readiness = request.app.state.readiness = Readiness()
+    body, status = await readiness.get(state)
+    return JSONResponse(body, status_code=status)
+
+
+async def _check(state: AppState) -> tuple[dict[str, object], int]:
     s = state.settings
     db_status, *services = await asyncio.gather(
         asyncio.to_thread(_db_ok, state),
@@ -71,5 +101,9 @@ async def readyz(state: State) -> JSONResponse:
     }
     ready = all(v in ("ok", "SERVING") for v in checks.values())
     failing = [k for k, v in checks.items() if v not in ("ok", "SERVING")]
-    body = {"status": "ready" if ready else "not ready", "checks": checks, "failing": failing}
-    return JSONResponse(body, status_code=200 if ready else 503)
+    body: dict[str, object] = {
+        "status": "ready" if ready else "not ready",
+        "checks": checks,
+        "failing": failing,
+    }
+    return body, 200 if ready else 503
