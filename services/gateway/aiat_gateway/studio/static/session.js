@@ -62,6 +62,8 @@ async function load(id, node, cleanups) {
     }
   });
   const seek = (t) => { video.currentTime = Math.max(0, Math.min(duration, t)); };
+  // A pause (K, J, Space) right after a play rejects the play's promise: that is no error.
+  const play = () => video.play().catch((err) => { if (err.name !== "AbortError") toast(err.message, "error"); });
   const time = h("output", { class: "clock", "aria-label": "Playhead" }, clock(0, true));
 
   // ---- header: name, unsaved changes, save -------------------------------------------------------
@@ -97,7 +99,7 @@ async function load(id, node, cleanups) {
   function edge(i, which) {
     const s = plan[i];
     const handle = h("button", {
-      type: "button", class: `edge ${which}`, dataset: { index: i, edge: which },
+      type: "button", class: `edge ${which}`, dataset: { index: i, edge: which, focus: `edge-${i}-${which}` },
       "aria-label": `${which === "start" ? "Start" : "End"} of ${s.name}: ${clock(s[which], true)}`,
     });
     handle.addEventListener("pointerdown", (e) => {
@@ -134,7 +136,7 @@ async function load(id, node, cleanups) {
 
   function drawList() {
     list.replaceChildren(...plan.map((s, i) => h("li", { class: i === selected ? "selected" : "" },
-      h("button", { type: "button", class: "pick", "aria-current": i === selected ? "true" : null, onclick: () => select(i, true) },
+      h("button", { type: "button", class: "pick", dataset: { focus: `pick-${i}` }, "aria-current": i === selected ? "true" : null, onclick: () => select(i, true) },
         h("strong", {}, s.name), " ",
         h("span", { class: "muted" }, `${clock(s.start)}–${clock(s.end)}`),
         s.score !== null && s.score !== undefined ? h("span", { class: "score", title: "Analyzer score" }, ` ${Math.round(s.score * 100) / 100}`) : null))));
@@ -164,13 +166,26 @@ async function load(id, node, cleanups) {
   }
 
   let listTimer = 0;
-  const drawListSoon = () => { clearTimeout(listTimer); listTimer = setTimeout(() => { drawList(); drawTimeline(); }, 200); };
+  const drawListSoon = () => { clearTimeout(listTimer); listTimer = setTimeout(() => keepFocus(() => { drawList(); drawTimeline(); }), 200); };
+
+  // A redraw replaces the focused button: focus its replacement, so the keyboard does not fall back to the page.
+  function keepFocus(draw) {
+    const el = document.activeElement;
+    const key = el && el !== document.body && node.contains(el) ? el.dataset.focus || el.id : "";
+    draw();
+    if (key && !node.contains(el)) {
+      const again = [...node.querySelectorAll("[data-focus], [id]")].find((x) => (x.dataset.focus || x.id) === key);
+      again?.focus({ preventScroll: true });
+    }
+  }
 
   function select(i, jump) {
     selected = i;
-    drawList();
-    drawTimeline();
-    drawEditor();
+    keepFocus(() => {
+      drawList();
+      drawTimeline();
+      drawEditor();
+    });
     drawRender();
     if (jump && plan[i]) seek(plan[i].start);
   }
@@ -213,9 +228,11 @@ async function load(id, node, cleanups) {
 
   function update() {
     if (selected >= plan.length) selected = plan.length - 1;
-    drawTimeline();
-    drawList();
-    drawEditor();
+    keepFocus(() => {
+      drawTimeline();
+      drawList();
+      drawEditor();
+    });
     refreshDirty();
   }
 
@@ -223,7 +240,7 @@ async function load(id, node, cleanups) {
     saveButton.disabled = true;
     try {
       const body = { snippets: P.toServer(plan) };
-      if (version) body.base_version = version;
+      if (Number.isInteger(version)) body.base_version = version;
       const out = await api(`/api/v1/sessions/${id}/plan`, { method: "PATCH", body });
       session = out;
       version = out.plan_version;
@@ -239,6 +256,7 @@ async function load(id, node, cleanups) {
         conflict.replaceChildren(h("p", {}, h("strong", {}, "Not saved: "), err.detail),
           h("p", {}, "Your changes are still here. "),
           h("button", { type: "button", onclick: reloadSaved }, "Load the saved plan (discard mine)"),
+          h("button", { type: "button", onclick: overwrite }, "Save mine over it"),
           h("button", { type: "button", onclick: () => { conflict.hidden = true; refreshDirty(); } }, "Keep editing"));
         conflict.hidden = false;
       } else {
@@ -246,6 +264,14 @@ async function load(id, node, cleanups) {
       }
       refreshDirty();
     }
+  }
+
+  async function overwrite() {
+    // The person chose to replace what is saved now: base the edit on the current version.
+    const out = await api(`/api/v1/sessions/${id}/results`).catch((err) => { toast(err.detail, "error"); return null; });
+    if (!out) return;
+    version = out.plan_version;
+    await save();
   }
 
   async function reloadSaved() {
@@ -364,9 +390,9 @@ async function load(id, node, cleanups) {
     if (e.target.closest("input, textarea, select") || e.ctrlKey || e.metaKey) return;
     const key = e.key.toLowerCase();
     const act = {
-      " ": () => (video.paused ? video.play() : video.pause()),
+      " ": () => (video.paused ? play() : video.pause()),
       k: () => video.pause(),
-      l: () => { video.playbackRate = video.paused ? 1 : Math.min(4, video.playbackRate * 2); video.play(); },
+      l: () => { video.playbackRate = video.paused ? 1 : Math.min(4, video.playbackRate * 2); play(); },
       j: () => { video.pause(); seek(video.currentTime - 5); },
       i: () => setEdge("start"),
       o: () => setEdge("end"),
