@@ -159,3 +159,14 @@ async def test_intro_card_shows_a_long_name_whole(stub: Stub, lectures: Path) ->
     _, result = await render(stub, req)
     card = frames(lectures / result.output_path, {0})[0]
     assert recall(card, title.split()) == 1.0
+
+
+@pytest.mark.parametrize("aspect", [renderer_pb2.ASPECT_SQUARE, renderer_pb2.ASPECT_LANDSCAPE])
+async def test_a_logo_does_not_shrink_the_slide_out_of_reading(
+    stub: Stub, lectures: Path, aspect: int
+) -> None:
+    brand = renderer_pb2.Brand(logo_path="logo.png")
+    _, result = await render(stub, lecture_request(aspect, f"lecture-logo-{aspect}", brand=brand))
+    assert result.layout == renderer_pb2.LAYOUT_FIT
+    shot = frames(lectures / result.output_path, {25})[25]
+    assert recall(shot, slide_words()[0]) >= 0.9

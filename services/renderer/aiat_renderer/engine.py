@@ -327,7 +327,7 @@ class FfmpegEngine:
             )
         bands = clear_bands(
             width, height, title=spec.title, captions=captions, title_at_top=title_at_top,
-            logo_h=logo_height(width, logo_size),
+            logo_h=logo_height(width, height, logo_size),
         )  # fmt: skip
         whole = Geometry(width, height, None)
         if layout == Layout.STACK and speaker is not None:

@@ -210,8 +210,7 @@ def frame_layout(
     logo = None
     title_top = margin
     if logo_size is not None:
-        lw = max(2, round(width * 0.14) // 2 * 2)
-        lh = logo_height(width, logo_size)
+        lw, lh = logo_box(width, height, logo_size)
         logo = LogoBox(lw, lh, width - lw - margin, margin)
         title_top = margin + lh + margin // 2
 
@@ -225,8 +224,10 @@ def frame_layout(
         top, bottom = clear
         block = len(lines) * line_h
         title_y = top - gap - block + box_border if title_at_top else bottom + gap + box_border
+        title_y = max(0, min(title_y, height - block))
         placed = tuple(PlacedText(line, title_y + i * line_h, title_size) for i, line in enumerate(lines))
         caption_edge = bottom + gap if title_at_top else height - top + gap
+        caption_edge = max(0, min(caption_edge, height - 2 * round(caption_size * 1.3)))
         box = CaptionBox(caption_size, max_chars, caption_edge, title_at_top)
         return FrameLayout(box_border, logo, placed, box)
     if title_at_top:
@@ -284,10 +285,11 @@ def _wrap_whole(text: str, width: int, size: int) -> list[str]:
 
 
 def title_lines(width: int, height: int, title: str) -> list[str]:
-    """The burned-in title's lines: up to three, ending with … if cut."""
+    """The burned-in title's lines: up to three (fewer in a tiny frame), ending with … if cut."""
     text = clean_text(title)
     size = max(12, round(min(width, height) * 0.06))
-    return wrap(text, _chars_per_line(width * 0.84, size), 3) if text else []
+    max_lines = max(1, min(3, int(height * 0.4) // round(size * 1.6)))
+    return wrap(text, _chars_per_line(width * 0.84, size), max_lines) if text else []
 
 
 def clear_bands(
@@ -301,17 +303,25 @@ def clear_bands(
     title_h = n * round(max(12, round(base * 0.06)) * 1.6) + 2 * box_border + margin + margin // 2 if n else 0
     caption_h = 2 * round(max(12, round(base * 0.055)) * 1.3) + margin + margin // 2 if captions else 0
     upper, lower = (title_h, caption_h) if title_at_top else (caption_h, title_h)
-    if logo_h:
+    if logo_h and upper > 0:
+        # The logo sits in the top-right corner; it takes rows only when text there would run into it.
         upper += margin + logo_h
     return max(upper, margin), max(lower, margin)
 
 
-def logo_height(width: int, logo_size: tuple[int, int] | None) -> int:
-    """Height of the logo drawn 14 % of the frame width wide; 0 without a logo."""
-    if logo_size is None:
-        return 0
+def logo_box(width: int, height: int, logo_size: tuple[int, int]) -> tuple[int, int]:
+    """The logo's drawn size: 14 % of the frame width wide, at most 14 % of its height high, aspect kept."""
     lw = max(2, round(width * 0.14) // 2 * 2)
-    return max(2, round(lw * logo_size[1] / logo_size[0]) // 2 * 2)
+    lh = max(2, round(lw * logo_size[1] / logo_size[0]) // 2 * 2)
+    cap = max(2, round(height * 0.14) // 2 * 2)
+    if lh > cap:
+        lw, lh = max(2, round(cap * logo_size[0] / logo_size[1]) // 2 * 2), cap
+    return lw, lh
+
+
+def logo_height(width: int, height: int, logo_size: tuple[int, int] | None) -> int:
+    """Height of the drawn logo; 0 without a logo."""
+    return logo_box(width, height, logo_size)[1] if logo_size is not None else 0
 
 
 @dataclass(frozen=True)
@@ -332,46 +342,75 @@ class Composition:
     clear: tuple[int, int]
 
 
+MIN_SLIDE_SHARE = 0.8  # of the width (and height) a slide would have with no title or caption bands
+
+
+def _between_bands(height: int, upper: int, lower: int, top: float, bottom: float, block: int) -> int:
+    """Top row of a block `block` high whose text rows [top, bottom] (block-relative) sit between the bands.
+
+    When the text is taller than the room between the bands, the overflow is split over both bands (the
+    title and captions then overlay the text's outer rows); the block never leaves the frame.
+    """
+    lo, hi = upper - top, height - lower - bottom
+    y = min(max((height - block) / 2, lo), hi) if lo <= hi else (lo + hi) / 2
+    return round(min(max(y, 0), max(0, height - block)))
+
+
+def _clear(height: int, upper: int, lower: int, top: int, bottom: int) -> tuple[int, int]:
+    """Rows of text to keep clear, pulled inside the bands so the title and captions stay in the frame."""
+    return max(top, upper), min(bottom, height - lower)
+
+
 def compose_fit(
     width: int, height: int, src_w: int, src_h: int, *, keep: Rect | None, bands: tuple[int, int]
 ) -> Composition:
-    """The whole frame, as large as fits with `keep` (the slide text) between the title and caption bands."""
+    """The whole frame, as large as fits with `keep` (the slide text) between the title and caption bands.
+
+    The frame never shrinks below MIN_SLIDE_SHARE of its size without bands: past that the bands overlay it.
+    """
     upper, lower = bands
     k = clip_rect(keep, src_w, src_h) if keep is not None else Rect(0, 0, src_w, src_h)
-    scale = min(width / src_w, height / src_h, max(1, height - upper - lower) / k.h)
-    for _ in range(100):
-        vw, vh = min(width, even(src_w * scale)), min(height, even(src_h * scale))
-        lo = max(0.0, upper - k.y * scale)
-        hi = min(height - vh, height - lower - (k.y + k.h) * scale)
-        if lo <= hi:
-            break
-        scale *= 0.97
-    y = round(min(max((height - vh) / 2, lo), max(lo, hi)))
+    whole = min(width / src_w, height / src_h)
+    scale = max(min(whole, max(1, height - upper - lower) / k.h), MIN_SLIDE_SHARE * whole)
+    vw, vh = min(width, even(src_w * scale)), min(height, even(src_h * scale))
+    scale = min(vw / src_w, vh / src_h)
+    top, bottom = k.y * scale, (k.y + k.h) * scale
+    y = _between_bands(height, upper, lower, top, bottom, vh)
     x = (width - vw) // 2
-    clear = (y + round(k.y * scale), y + round((k.y + k.h) * scale))
+    clear = _clear(height, upper, lower, y + round(top), y + round(bottom))
     return Composition(width, height, (Tile(None, Rect(x, y, vw, vh)),), clear)
 
 
 def compose_stack(
     width: int, height: int, slide: Rect, speaker: Rect, *, src_w: int, src_h: int, bands: tuple[int, int]
 ) -> Composition | None:
-    """The slide at full width with the speaker below, centred between the bands; None if the speaker gets tiny."""
+    """The slide at full width with the speaker below, centred between the bands; None if the speaker gets tiny.
+
+    The slide keeps the full width in a vertical frame (MIN_SLIDE_SHARE of it otherwise) however tall the
+    bands are; past that the title and captions overlay the stack's outer rows.
+    """
     upper, lower = bands
     slide, speaker = clip_rect(slide, src_w, src_h), clip_rect(speaker, src_w, src_h)
     gap = round(min(width, height) * 0.025)
     avail = height - upper - lower - gap
-    s_scale = min(width / slide.w, 0.62 * avail / slide.h)
-    sw, sh = even(slide.w * s_scale), even(slide.h * s_scale)
-    p_scale = min(width / speaker.w, (avail - sh) / speaker.h)
-    pw, ph = even(speaker.w * p_scale), even(speaker.h * p_scale)
-    if ph < 0.12 * height or pw < 0.2 * width:
+    unbanded = min(width / slide.w, 0.62 * (height - gap) / slide.h)
+    share = 1.0 if height > width else MIN_SLIDE_SHARE
+    s_scale = max(min(width / slide.w, 0.62 * avail / slide.h), share * unbanded)
+    sw, sh = min(width, even(slide.w * s_scale)), min(height, even(slide.h * s_scale))
+    room = avail if sh <= 0.62 * avail else height - gap
+    p_scale = min(width / speaker.w, (room - sh) / speaker.h)
+    if p_scale <= 0:
         return None
-    top = upper + (avail - sh - ph) // 2
+    pw, ph = min(width, even(speaker.w * p_scale)), even(speaker.h * p_scale)
+    if ph < 0.12 * height or pw < 0.2 * width or sh + gap + ph > height:
+        return None
+    block = sh + gap + ph
+    top = _between_bands(height, upper, lower, 0, block, block)
     tiles = (
         Tile(slide, Rect((width - sw) // 2, top, sw, sh)),
         Tile(speaker, Rect((width - pw) // 2, top + sh + gap, pw, ph)),
     )
-    return Composition(width, height, tiles, (top, top + sh + gap + ph))
+    return Composition(width, height, tiles, _clear(height, upper, lower, top, top + block))
 
 
 def union(a: Rect, b: Rect) -> Rect:
