@@ -160,6 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cost-scale", type=float, default=None, help="proposer per-segment cost factor")
     parser.add_argument("--cv", action="store_true", help="cross-validated evidence weights and ablation")
     parser.add_argument(
+        "--reuse-cache", action="store_true", help="--cv: accept cached dip scores without vectors"
+    )
+    parser.add_argument(
         "--cache", default="", help="--cv: directory to keep sentence embeddings between runs"
     )
     args = parser.parse_args(argv)
@@ -280,8 +283,13 @@ class Prepared:
     table: SpanTable
 
 
-def prepare(paths: Sequence[Path], wpm: float, cache: Path | None, options: AnalyzeOptions) -> list[Prepared]:
-    """Documents with every evidence source computed once (embeddings cached under `cache`)."""
+def prepare(
+    paths: Sequence[Path], wpm: float, cache: Path | None, options: AnalyzeOptions, reuse: bool = False
+) -> list[Prepared]:
+    """Documents with every evidence source computed once (embeddings cached under `cache`).
+
+    `reuse`: take a cached meaning-dip score even without cached vectors (the cohesion term is then off).
+    """
     full = EvidenceProposer(weights=EvidenceWeights(meaning=1.0, pause=1.0, cue=1.0, reference=1.0))
     out: list[Prepared] = []
     for path in paths:
@@ -289,9 +297,10 @@ def prepare(paths: Sequence[Path], wpm: float, cache: Path | None, options: Anal
         transcript, starts = build_transcript(gold, wpm)
         doc = build_document(transcript)
         cached = cache / f"{path.name}.meaning.npy" if cache else None
-        if cached is not None and cached.exists() and cached.with_suffix(".vectors.npy").exists():
+        if cached is not None and cached.exists() and (reuse or cached.with_suffix(".vectors.npy").exists()):
             ev = EvidenceProposer(weights=EvidenceWeights(pause=1.0, cue=1.0, reference=1.0)).evidence(doc)
-            ev.vectors = np.load(cached.with_suffix(".vectors.npy"))
+            if cached.with_suffix(".vectors.npy").exists():
+                ev.vectors = np.load(cached.with_suffix(".vectors.npy"))
             ev.sources["meaning"] = np.load(cached)
         else:
             ev = full.evidence(doc)
@@ -365,7 +374,10 @@ def run_cv(paths: Sequence[Path], args: argparse.Namespace) -> int:
     """Cross-validated figures for each evidence set (ablation), and the weights tuned on all lectures."""
     cache = Path(args.cache) if args.cache else None
     options = AnalyzeOptions(min_seconds=args.min_seconds, max_seconds=args.max_seconds, max_snippets=0)
-    docs = prepare(paths, args.wpm, cache, options)
+    docs = prepare(paths, args.wpm, cache, options, reuse=args.reuse_cache)
+    if any(d.evidence.vectors is None for d in docs):
+        CV_GRID["cohesion"] = (0.0,)
+        print("(no sentence vectors for some lectures: the cohesion term is not tuned)")
     off = {"meaning": 0.0, "cohesion": 0.0, "cue": 0.0, "reference": 0.0}
     variants = {
         "words only (cost tuned)": off,

@@ -50,7 +50,9 @@ def test_cost_scale_and_explicit_params_reach_the_proposer() -> None:
     """proposer_cost_scale multiplies the per-segment cost; explicit params win over the settings."""
     scaled = build_engine(AnalyzerSettings(engine="lexical", proposer_cost_scale=0.5))
     assert isinstance(scaled.proposer, EvidenceProposer)
-    assert scaled.proposer.params.segment_cost == pytest.approx(SegmenterParams().segment_cost * DEFAULT_COST_SCALE / 2)
+    assert scaled.proposer.params.segment_cost == pytest.approx(
+        SegmenterParams().segment_cost * DEFAULT_COST_SCALE / 2
+    )
     own = SegmenterParams(segment_cost=1.0)
     explicit = build_engine(AnalyzerSettings(engine="lexical", proposer_cost_scale=0.5), own)
     assert isinstance(explicit.proposer, EvidenceProposer) and explicit.proposer.params is own
