@@ -336,7 +336,7 @@ def score_config(
 
 
 def tune(
-    docs: Sequence[Prepared], options: AnalyzeOptions, fixed: dict[str, float] | None = None
+    docs: Sequence[Prepared], options: AnalyzeOptions, fixed: dict[str, float | None] | None = None
 ) -> tuple[EvidenceWeights, float]:
     """The grid point with the lowest mean Pk on `docs` (sources in `fixed` held at the given value)."""
     fixed = fixed or {}
@@ -353,7 +353,7 @@ def tune(
 
 
 def cross_validate(
-    docs: Sequence[Prepared], options: AnalyzeOptions, fixed: dict[str, float]
+    docs: Sequence[Prepared], options: AnalyzeOptions, fixed: dict[str, float | None]
 ) -> dict[str, float]:
     """Tune on the odd-numbered lectures, report on the even ones, then the other way; mean of both halves."""
     halves = (docs[0::2], docs[1::2])
@@ -378,8 +378,8 @@ def run_cv(paths: Sequence[Path], args: argparse.Namespace) -> int:
     if any(d.evidence.vectors is None for d in docs):
         CV_GRID["cohesion"] = (0.0,)
         print("(no sentence vectors for some lectures: the cohesion term is not tuned)")
-    off = {"meaning": 0.0, "cohesion": 0.0, "cue": 0.0, "reference": 0.0}
-    variants = {
+    off: dict[str, float | None] = {"meaning": 0.0, "cohesion": 0.0, "cue": 0.0, "reference": 0.0}
+    variants: dict[str, dict[str, float | None]] = {
         "words only (cost tuned)": off,
         "words + cues": off | {"cue": None},
         "words + meaning dip": off | {"meaning": None},
