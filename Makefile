@@ -10,7 +10,7 @@ DATA   ?= ../shared/data/lectures/physics
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sysdeps kubectl run demo test test-faults lint proto proto-check bench-transcriber bench-renderer bench-segmentation bench-vocabulary bench-load clean
+.PHONY: help venv sysdeps kubectl run demo test test-faults lint proto proto-check bench-transcriber bench-renderer bench-segmentation bench-slides bench-vocabulary bench-load clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ bench-vocabulary: $(STAMP) sysdeps ## Recall of course terms and WER with and wi
 
 bench-segmentation: $(STAMP) ## Pk/WindowDiff of the analyzer on DATA=<dir of .ref files>
 	$(PY) -m benchmarks.segmentation $(DATA)
+
+bench-slides: $(STAMP) ## Slide detection and Pk/WD with/without slides on lectures generated from DATA=<dir>
+	$(PY) -m benchmarks.slides $(DATA)
 
 bench-load: $(STAMP) sysdeps ## Reads at 100/s for 60 s while 50 uploads go through the real stack on PostgreSQL
 	$(PY) -m benchmarks.load
