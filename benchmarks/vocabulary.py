@@ -86,7 +86,9 @@ def run(engine: FasterWhisperEngine, media: str, vocabulary: Sequence[str], mode
 def main(argv: Sequence[str] | None = None) -> None:
     """Transcribe the jargon lecture with each model, without and with the vocabulary; print JSON lines."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--models", default="default,multilingual", help="comma-separated: default, multilingual")
+    parser.add_argument(
+        "--models", default="default,multilingual", help="comma-separated: default, multilingual"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
