@@ -60,6 +60,7 @@ class GatewaySettings(AiatSettings):
     api_queue_wait_seconds: float = 1.0
     api_max_uploads: int = Field(default=4, ge=1)
     upload_read_timeout_seconds: float = Field(default=30.0, gt=0)
+    upload_stale_part_seconds: float = Field(default=3600.0, gt=0)
 
     jobs_stream: str = "AIAT_JOBS"
     jobs_stream_replicas: int = 1

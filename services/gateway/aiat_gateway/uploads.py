@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,6 +21,11 @@ FIELD_MAX_BYTES = 4096  # name and module are at most 300 characters
 MAX_PARTS = 8
 SNIFF_BYTES = 4096
 TEXT_FIELDS = ("name", "module")
+# A staged file being received has its mtime kept at most this old (even while nothing reaches the disk:
+# the sniffing window and write buffers), so a sweep by another gateway sharing the store can tell it apart.
+TOUCH_SECONDS = 60.0
+
+log = logging.getLogger(__name__)
 
 
 class UploadTooLarge(DomainError):
@@ -88,6 +96,12 @@ class UploadReceiver:
             self._parser.write(chunk)
         except MultipartParseError as exc:
             raise BadForm(f"malformed multipart body: {exc}") from exc
+        self._keep_fresh()
+
+    def _keep_fresh(self) -> None:
+        """Bump the staged file's mtime when it is TOUCH_SECONDS old: it is still being received."""
+        if self._out is not None and time.time() - os.fstat(self._out.fileno()).st_mtime > TOUCH_SECONDS:
+            os.utime(self._out.fileno())
 
     def finish(self) -> None:
         """Check the body ended and had a file; closes the file."""
@@ -100,6 +114,7 @@ class UploadReceiver:
                 self._check_head(bytes(self._head))
                 self._write(bytes(self._head))
                 self._head = None
+            self._keep_fresh()  # the probe that follows takes up to AIAT_MEDIA_PROBE_TIMEOUT_SECONDS
         finally:
             self.close()
 
@@ -184,3 +199,24 @@ class UploadReceiver:
         what = sniff_not_media(head)
         if what is not None:
             raise NotMedia(f"the uploaded file is not a video: it is {what}")
+
+
+def remove_stale_parts(directory: Path, older_than: float) -> list[Path]:
+    """Delete `*.part` files in `directory` untouched for `older_than` seconds (left by a crashed gateway)."""
+    cutoff = time.time() - older_than
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        try:
+            stale = entry.name.endswith(".part") and entry.is_file(follow_symlinks=False)
+            if stale and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except FileNotFoundError:  # finished or removed meanwhile
+            continue
+    if removed:
+        log.warning("removed %d staged upload(s) abandoned over %.0f s ago", len(removed), older_than)
+    return removed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,7 @@ from aiat_gateway.api.admission import Admission
 from aiat_gateway.api.auth import UNAUTHORIZED_RESPONSE, ErrorOut, access_from_settings, require_api_key
 from aiat_gateway.api.body_limit import STREAMED_PATHS, BodySizeLimit
 from aiat_gateway.api.deps import AppState
-from aiat_gateway.api.routes import health, media, sessions, snippets
+from aiat_gateway.api.routes import health, media, sessions, snippets, uploads
 from aiat_gateway.db.connection import is_unavailable, make_engine, make_session_factory
 from aiat_gateway.errors import DomainError
 from aiat_gateway.nats_client import NatsClient
@@ -57,7 +58,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await state.nats.connect(wait=5.0)
+        await uploads.sweep_staged_uploads(state)  # what a crashed predecessor left
+        sweeper = asyncio.create_task(uploads.keep_sweeping_staged_uploads(state))
         yield
+        sweeper.cancel()
         await state.nats.close()
         db_engine.dispose()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from pathlib import Path
 
@@ -17,8 +19,16 @@ from aiat_gateway.api.deps import AppState, State
 from aiat_gateway.drive.download import format_size
 from aiat_gateway.errors import Invalid
 from aiat_gateway.schemas import SessionOut, UploadFileForm
-from aiat_gateway.uploads import NotMedia, UploadReceiver, UploadTooLarge, boundary_of
+from aiat_gateway.uploads import (
+    TOUCH_SECONDS,
+    NotMedia,
+    UploadReceiver,
+    UploadTooLarge,
+    boundary_of,
+    remove_stale_parts,
+)
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["sessions"])
 UPLOAD_DIR = "uploads"  # staging area inside the store: the final rename stays on one filesystem
 FORM_OVERHEAD = 64 * 1024  # boundaries, part headers and the text fields around the file
@@ -46,6 +56,28 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
     413: {"model": ErrorOut, "description": "The file is larger than AIAT_UPLOAD_MAX_BYTES"},
     415: {"model": ErrorOut, "description": "Not multipart/form-data, or the file is not an accepted video"},
 }
+
+
+def stale_part_age(state: AppState) -> float:
+    """AIAT_UPLOAD_STALE_PART_SECONDS, never below the longest a file being received can stay untouched."""
+    settings = state.settings
+    quiet = settings.upload_read_timeout_seconds + settings.media_probe_timeout_seconds + TOUCH_SECONDS
+    return max(settings.upload_stale_part_seconds, quiet)
+
+
+async def sweep_staged_uploads(state: AppState) -> None:
+    """Remove the staged uploads a crashed gateway left (`*.part` untouched for `stale_part_age`)."""
+    try:
+        await run_in_threadpool(remove_stale_parts, state.store.resolve(UPLOAD_DIR), stale_part_age(state))
+    except OSError:
+        log.exception("sweeping staged uploads failed; trying again later")
+
+
+async def keep_sweeping_staged_uploads(state: AppState) -> None:
+    """`sweep_staged_uploads` every quarter of AIAT_UPLOAD_STALE_PART_SECONDS (at most 10 min), until cancelled."""
+    while True:
+        await asyncio.sleep(min(state.settings.upload_stale_part_seconds / 4, 600.0))
+        await sweep_staged_uploads(state)
 
 
 def upload_limit(state: AppState) -> int:
