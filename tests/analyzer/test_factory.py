@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aiat_analyzer.factory import build_engine, request_limits
 from aiat_analyzer.combine import DEFAULT_COST_SCALE, EvidenceProposer
+from aiat_analyzer.factory import build_engine, request_limits
 from aiat_analyzer.lexical import ExtractiveRefiner
 from aiat_analyzer.llm.llama import LlamaBackend
 from aiat_analyzer.llm.refiner import LlmRefiner

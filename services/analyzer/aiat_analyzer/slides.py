@@ -41,9 +41,10 @@ class SlideParams:
     sample_fps: float = 1.0
     grid_w: int = 192
     grid_h: int = 108
-    pixel_delta: float = 40.0  # grey levels for a pixel to count as changed, or as ink on the background
-    change_share: float = 0.5  # share of the slide's ink that must change (a build only adds ink)
+    pixel_delta: float = 20.0  # grey levels for a pixel to count as changed, or as ink on the background
+    change_share: float = 0.2  # share of the slide's ink that must change (a build only adds ink)
     min_ink: int = 40  # grid pixels of ink below which a slide counts as blank
+    edge_delta: float = 12.0  # grey levels from the 3x3 mean for a pixel to count as ink
     settle: float = 1.0  # seconds a change must hold
     busy_rate: float = 0.2  # pixels changing in more than this share of samples are ignored
     min_slide: float = 3.0  # seconds: a shorter "slide" is a transition, merged into the next
@@ -57,8 +58,15 @@ def _grid(frame: av.VideoFrame, p: SlideParams) -> Grid:
 
 
 def _ink(g: Grid, p: SlideParams) -> NDArray[np.bool_]:
-    """Pixels that stand out from the slide's background (its median grey)."""
-    result: NDArray[np.bool_] = np.abs(g - np.median(g)) > p.pixel_delta
+    """Pixels of fine detail (text strokes, lines): far from the mean of their 3x3 neighbourhood.
+
+    Local contrast rather than distance from the background, so a flat block (a speaker inset's
+    backdrop, a coloured title bar) counts only along its edges.
+    """
+    pad = np.pad(g, 1, mode="edge")
+    h, w = g.shape
+    box = sum(pad[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)) / 9.0
+    result: NDArray[np.bool_] = np.abs(g - box) > p.edge_delta
     return result
 
 
