@@ -19,7 +19,7 @@ from aiat.analyzer.v1 import analyzer_pb2, analyzer_pb2_grpc
 from aiat.common.v1 import transcript_pb2
 from aiat_analyzer.factory import build_engine, request_limits
 from aiat_analyzer.pipeline import AnalyzeOptions, AnalyzerEngine
-from aiat_analyzer.plan import PlanItem
+from aiat_analyzer.plan import Advisory, PlanItem
 from aiat_analyzer.server import create_app
 from aiat_analyzer.servicer import count_words, to_plan
 from aiat_analyzer.settings import AnalyzerSettings
@@ -207,3 +207,41 @@ async def test_calls_before_the_engine_loaded_are_unavailable_at_once(
         engine.load()
         _, plans = await analyze(f"127.0.0.1:{port}", analyzer_pb2.AnalyzeRequest(transcript=lecture))
         assert len(plans) == 1
+
+
+async def test_slides_in_the_request_shape_the_plan_and_come_back(
+    serve: Server, lecture: transcript_pb2.Transcript
+) -> None:
+    """Given slides are evidence (a cut lands at a slide change) and return in the plan; no media path needed."""
+    target = await serve(slide_weight=50.0, cue_weight=0.0)
+    sentences = transcript_sentences(lecture)
+    change = sentences[5].start  # mid-topic: only the slide says so
+    slides = [analyzer_pb2.Slide(start=0.0, title="Plants"), analyzer_pb2.Slide(start=change, title="Leaves")]
+    options = analyzer_pb2.AnalyzeOptions(min_seconds=10, max_seconds=90)
+    request = analyzer_pb2.AnalyzeRequest(transcript=lecture, options=options, slides=slides)
+    _, plans = await analyze(target, request)
+    assert [s.title for s in plans[0].slides] == ["Plants", "Leaves"]
+    assert change in {s.start for s in plans[0].snippets}
+    _, without = await analyze(target, analyzer_pb2.AnalyzeRequest(transcript=lecture, options=options))
+    assert change not in {s.start for s in without[0].snippets} and not without[0].slides
+
+
+async def test_a_media_path_outside_the_store_is_invalid(
+    serve: Server, lecture: transcript_pb2.Transcript
+) -> None:
+    """The slide step resolves media_path inside the store only: '..' is INVALID_ARGUMENT."""
+    target = await serve()
+    request = analyzer_pb2.AnalyzeRequest(transcript=lecture, media_path="../etc/passwd")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await analyze(target, request)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_advisories_reach_the_plan_message() -> None:
+    """An item's advisories become PlannedSnippet.advisories; an unset fix stays unset."""
+    item = PlanItem(start=5.0, end=50.0, name="x", advisories=(Advisory("opens_with_reference", "m", 2.0),))
+    snippet = to_plan([item], "lexical").snippets[0]
+    assert snippet.advisories[0].kind == "opens_with_reference"
+    assert snippet.advisories[0].suggested_start == 2.0 and not snippet.advisories[0].HasField(
+        "suggested_end"
+    )
