@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from aiat import transcripts
+from aiat_gateway import chapters as chapter_rules
 from aiat_gateway import sessions as logic
 from aiat_gateway.api.auth import RATE_LIMITED_RESPONSE, rate_limited
 from aiat_gateway.api.background import publish_now, publish_transition
@@ -176,3 +177,27 @@ def session_transcript(
     if format == "txt":
         return PlainTextResponse(transcripts.to_text(cues))
     return Response(transcripts.dumps(transcript), media_type="application/json")
+
+
+@router.get(
+    "/sessions/{session_id}/chapters",
+    responses={200: {"content": {"application/json": {}, "text/plain": {}, "text/vtt": {}}}},
+)
+def session_chapters(
+    session_id: RowId, db: Db, format: Literal["youtube", "vtt", "json"] = "json"
+) -> Response:
+    """Chapters covering the whole lecture from 0:00, named from the plan: YouTube lines, WebVTT or JSON."""
+    session = logic.get_session(db, session_id)
+    if not session.snippets or not session.media_duration:
+        raise Conflict(f"session {session_id} has no plan yet (status {session.job_status!r})")
+    items = chapter_rules.chapters([(s.start, s.name) for s in session.snippets], session.media_duration)
+    if format == "youtube":
+        if len(items) < chapter_rules.YOUTUBE_MIN_CHAPTERS:
+            raise Conflict(
+                f"YouTube needs at least {chapter_rules.YOUTUBE_MIN_CHAPTERS} chapters of 10 s or more; "
+                f"this plan gives {len(items)}"
+            )
+        return PlainTextResponse(chapter_rules.to_youtube(items))
+    if format == "vtt":
+        return PlainTextResponse(chapter_rules.to_vtt(items), media_type="text/vtt")
+    return JSONResponse([{"start": c.start, "end": c.end, "title": c.title} for c in items])

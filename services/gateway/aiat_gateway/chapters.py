@@ -1,0 +1,71 @@
+"""Chapters covering a whole lecture from 0:00, from its plan: YouTube description lines, WebVTT or JSON.
+
+YouTube's rules: the first chapter at 0:00, at least three, each at least 10 s long. Chapters start at
+the snippets' starts; the time between snippets belongs to the chapter before it; a lead-in before the
+first snippet becomes its own chapter when it is long enough, else part of the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MIN_SECONDS = 10.0
+YOUTUBE_MIN_CHAPTERS = 3
+INTRO = "Introduction"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter: [start, end) seconds and its title."""
+
+    start: float
+    end: float
+    title: str
+
+
+def chapters(snippets: Sequence[tuple[float, str]], duration: float) -> list[Chapter]:
+    """Chapters from (start, name) of the plan's snippets in any order; each at least 10 s."""
+    marks = sorted((max(0.0, start), " ".join(name.split()) or "Untitled") for start, name in snippets)
+    marks = [(s, n) for s, n in marks if s < duration]
+    if not marks:
+        return [Chapter(0.0, duration, INTRO)] if duration > 0 else []
+    if marks[0][0] >= MIN_SECONDS:
+        marks.insert(0, (0.0, INTRO))
+    else:
+        marks[0] = (0.0, marks[0][1])
+    kept: list[tuple[float, str]] = []
+    for start, name in marks:
+        if kept and start - kept[-1][0] < MIN_SECONDS:
+            continue  # too close to the chapter before: that chapter runs on
+        kept.append((start, name))
+    if len(kept) > 1 and duration - kept[-1][0] < MIN_SECONDS:
+        kept.pop()
+    ends = [s for s, _ in kept[1:]] + [duration]
+    return [Chapter(s, e, n) for (s, n), e in zip(kept, ends, strict=True)]
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def to_youtube(items: Sequence[Chapter]) -> str:
+    """Description lines `0:00 Title` (h:mm:ss past an hour)."""
+    return "".join(f"{_clock(c.start)} {c.title}\n" for c in items)
+
+
+def _vtt_time(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def to_vtt(items: Sequence[Chapter]) -> str:
+    """A WebVTT chapters track."""
+    cues = [f"{i}\n{_vtt_time(c.start)} --> {_vtt_time(c.end)}\n{c.title}\n" for i, c in enumerate(items, 1)]
+    return "WEBVTT\n\n" + "\n".join(cues)
