@@ -42,6 +42,12 @@ sysdeps: ## Install the Debian packages the tests need when missing (espeak-ng f
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-dejavu-core \
 	    tesseract-ocr-rus tesseract-ocr-ell >/dev/null; }
+	@test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc -a -f /usr/share/tesseract-ocr/5/tessdata/jpn.traineddata \
+	  -a -f /usr/share/tesseract-ocr/5/tessdata/ara.traineddata || { \
+	  echo "installing fonts-wqy-microhei (Chinese/Japanese/Korean captions, 1.6 MB) and Tesseract's Japanese and Arabic data"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-wqy-microhei \
+	    tesseract-ocr-jpn tesseract-ocr-ara >/dev/null; }
 	@test -x /usr/bin/chromium || { \
 	  echo "installing chromium (Debian package) for the studio's browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -68,3 +68,52 @@ async def test_cyrillic_title_and_greek_captions_are_burned_in_legibly(
     assert sum(plain(w) in title_seen for w in TITLE.split()) >= 2, title_seen
     caption_seen = read(img[h * 70 // 100 :], "ell")
     assert sum(plain(w) in caption_seen for w in CAPTION.split()) >= 2, caption_seen
+
+
+JA_TITLE = "エネルギー保存の法則"  # Japanese: the law of conservation of energy
+JA_CAPTION = "エネルギーは 常に 保存される"  # Japanese: energy is always conserved
+AR_CAPTION = "الطاقة محفوظة دائما"  # Arabic: energy is always conserved
+
+
+def caption_words(text: str) -> list[transcript_pb2.Word]:
+    return [
+        transcript_pb2.Word(start=1.0 + 0.2 * i, end=1.15 + 0.2 * i, text=w)
+        for i, w in enumerate(text.split())
+    ]
+
+
+def share_read(expected: str, img: np.ndarray, lang: str) -> float:
+    """The share of the expected letters Tesseract finds (CJK has no spaces to split words at)."""
+    seen = set(pytesseract.image_to_string(img, lang=lang, config="--psm 7"))  # one line of text
+    letters = [c for c in expected if not c.isspace()]
+    return sum(c in seen for c in letters) / len(letters)
+
+
+async def test_japanese_title_and_captions_use_a_cjk_font(
+    stub: Stub, media_root: Path, plain_video: str
+) -> None:
+    req = renderer_pb2.RenderRequest(
+        source_path=plain_video, start=1.0, end=3.0, output_path="output/ja.mp4", title=JA_TITLE,
+        words=caption_words(JA_CAPTION),
+        style=renderer_pb2.RenderStyle(intro=NO_INTRO, aspect=renderer_pb2.ASPECT_VERTICAL),
+    )  # fmt: skip
+    await render(stub, req)
+    img = frame_at(media_root / "output" / "ja.mp4", 12)
+    h = img.shape[0]
+    # DejaVu has no kana or kanji: drawn with it, both read back as nothing but boxes (share 0).
+    assert share_read(JA_TITLE, img[: h * 15 // 100], "jpn") >= 0.6
+    assert share_read(JA_CAPTION, img[h * 70 // 100 :], "jpn") >= 0.6
+
+
+async def test_arabic_captions_are_shaped_right_to_left(
+    stub: Stub, media_root: Path, plain_video: str
+) -> None:
+    req = renderer_pb2.RenderRequest(
+        source_path=plain_video, start=1.0, end=3.0, output_path="output/ar.mp4", words=caption_words(AR_CAPTION),
+        style=renderer_pb2.RenderStyle(intro=NO_INTRO, aspect=renderer_pb2.ASPECT_VERTICAL),
+    )  # fmt: skip
+    await render(stub, req)
+    img = frame_at(media_root / "output" / "ar.mp4", 12)
+    # Whole words in order: unshaped (isolated letters) or left-to-right text is not read as these words.
+    seen = pytesseract.image_to_string(img[img.shape[0] * 70 // 100 :], lang="ara").split()
+    assert sum(w in seen for w in AR_CAPTION.split()) >= 2, seen

@@ -20,7 +20,7 @@ from aiat_renderer import captions
 from aiat_renderer.encoders import Encoder, detect_encoder
 from aiat_renderer.ffmpeg import ffmpeg_colors, probe_image, run_ffmpeg, write_text
 from aiat_renderer.filters import GraphSpec, TextLine, ass_color, build_graph, parse_color
-from aiat_renderer.fonts import font_family, resolve_font
+from aiat_renderer.fonts import font_family, font_for_text, resolve_font
 from aiat_renderer.layout import (
     Composition,
     Geometry,
@@ -231,7 +231,9 @@ class FfmpegEngine:
             graph.logo_input, graph.logo = next_input, layout.logo
             args += [*logo.input_args, "-i", str(logo_path)]
             next_input += 1
-        graph.title_lines = _text_lines(work, "title", layout.title, text_color, accent)
+        graph.title_lines = _text_lines(
+            work, "title", layout.title, text_color, accent, self._font_for(layout.title, fontfile)
+        )
 
         normalize = s.normalize_audio if spec.normalize_audio is None else spec.normalize_audio
         graph.normalize = s.loudnorm if normalize else None
@@ -255,7 +257,9 @@ class FfmpegEngine:
             graph.intro_seconds = whole_frames(seconds, rate)
             graph.intro_color = accent
             card = intro_card(w, h, title=spec.title, module=spec.module, session_name=spec.session_name)
-            graph.intro_lines = _text_lines(work, "intro", card, text_color)
+            graph.intro_lines = _text_lines(
+                work, "intro", card, text_color, None, self._font_for(card, fontfile)
+            )
 
         write_srt = s.captions_write_srt if spec.write_srt is None else spec.write_srt
         srt = None
@@ -263,7 +267,8 @@ class FfmpegEngine:
             box = layout.captions
             cues = captions.build_cues(words, max_chars=box.max_chars)
             if captions_on:
-                family, bold = font_family(fontfile)
+                caption_font = font_for_text(" ".join(w.text for w in words), fontfile, s.font_dirs)
+                family, bold = font_family(caption_font)
                 style = captions.AssStyle(
                     width=w, height=h, font_name=family, font_size=box.font_size, bold=bold,
                     primary=ass_color(text_color), highlight=ass_color(highlight), margin_v=box.margin_v,
@@ -272,7 +277,7 @@ class FfmpegEngine:
                 highlight_on = s.captions_highlight if spec.highlight_words is None else spec.highlight_words
                 graph.ass_file = work / "captions.ass"
                 graph.ass_file.write_text(captions.ass_document(cues, style, highlight_on), encoding="utf-8")
-                graph.fonts_dir = fontfile.parent
+                graph.fonts_dir = caption_font.parent
             if write_srt:
                 srt = captions.srt_text(cues, offset=graph.intro_seconds)
 
@@ -282,6 +287,10 @@ class FfmpegEngine:
         args += ["-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart"]
         args += ["-f", "mp4", "-progress", "pipe:1", "-nostats"]
         return FfmpegCommand(args=args, total=graph.intro_seconds + duration, srt=srt, framing=framing)
+
+    def _font_for(self, placed: tuple[PlacedText, ...], fontfile: Path) -> Path:
+        """One font for a block of lines: the brand's, or one that has the block's script."""
+        return font_for_text(" ".join(p.text for p in placed), fontfile, self.settings.font_dirs)
 
     def framing(
         self,
@@ -400,11 +409,16 @@ class FfmpegEngine:
 
 
 def _text_lines(
-    work: Path, name: str, placed: tuple[PlacedText, ...], color: str, box_color: str | None = None
+    work: Path,
+    name: str,
+    placed: tuple[PlacedText, ...],
+    color: str,
+    box_color: str | None = None,
+    fontfile: Path | None = None,
 ) -> list[TextLine]:
     """drawtext lines for placed text, each written to its own file in `work`."""
     return [
-        TextLine(write_text(work, f"{name}{i}", p.text), p.y, p.size, color, box_color)
+        TextLine(write_text(work, f"{name}{i}", p.text), p.y, p.size, color, box_color, fontfile)
         for i, p in enumerate(placed)
     ]
 

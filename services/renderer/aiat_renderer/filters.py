@@ -99,12 +99,13 @@ class TextLine:
     fontsize: int
     color: str
     box_color: str | None = None
+    fontfile: Path | None = None  # the graph's font unless this text needs another script's
 
 
 def drawtext(line: TextLine, fontfile: Path, border: int) -> str:
     """A drawtext filter for one centred line, read verbatim from its file (no %-expansion)."""
     opts = [
-        f"fontfile={escape_value(str(fontfile))}",
+        f"fontfile={escape_value(str(line.fontfile or fontfile))}",
         f"textfile={escape_value(str(line.textfile))}",
         "expansion=none",
         f"fontsize={line.fontsize}",

@@ -1,4 +1,4 @@
-"""Fonts on the machine: resolve a brand's font name or file, and read a font's family for libass."""
+"""Fonts on the machine: resolve a brand's font name or file, pick one that has a text's script, read its family."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import re
 import struct
 from collections.abc import Sequence
 from pathlib import Path
+
+from fontTools.ttLib import TTFont, TTLibError
 
 from aiat.errors import InvalidInput
 
@@ -45,6 +47,32 @@ def resolve_font(font: str, dirs: Sequence[Path], default: Path) -> Path:
         known = ", ".join(sorted(p.stem for p in files.values())[:12])
         raise InvalidInput(f"unknown font {font!r}; fonts here include: {known}")
     return path
+
+
+@functools.cache
+def _charset(path: Path) -> frozenset[int]:
+    """The code points the font has glyphs for (the first face of a collection); empty when unreadable."""
+    try:
+        with TTFont(str(path), fontNumber=0, lazy=True) as font:
+            return frozenset(font.getBestCmap() or {})
+    except (OSError, TTLibError, AssertionError, struct.error, KeyError, ValueError):
+        return frozenset()
+
+
+def font_for_text(text: str, font: Path, dirs: Sequence[Path]) -> Path:
+    """`font` when it has every letter of `text`, else the font in `dirs` that has the most of them (CJK, Thai…)."""
+    wanted = {ord(c) for c in text if not c.isspace() and c.isprintable()}
+    missing = wanted - _charset(font)
+    if not missing:
+        return font
+    bold = font_family(font)[1]
+    best, best_key = font, (len(wanted) - len(missing), True)
+    for path in sorted(set(_font_files(tuple(d.resolve() for d in dirs)).values())):
+        have = len(wanted & _charset(path))
+        key = (have, font_family(path)[1] == bold)
+        if key > best_key:
+            best, best_key = path, key
+    return best
 
 
 @functools.cache
