@@ -209,8 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         doc = read_ref(path)
         gen = plan_slides(doc, rng)
         video = args.out / f"{path.stem}-{args.seed}.mp4"
-        if not video.exists():
-            render(doc, gen, video, rng)
+        if not video.exists():  # rendered once per seed; a run stopped mid-render leaves only the .part
+            part = video.with_suffix(".part.mp4")
+            render(doc, gen, part, rng)
+            part.rename(video)
         began = time.perf_counter()
         found = detect_slides(video, SlideParams())
         det_seconds = time.perf_counter() - began
@@ -222,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 titles.append((_norm(g.title), _norm(near.title)))
         transcript, word_starts = build_transcript(doc, 150.0)
         d = build_document(transcript)
-        ev = proposer.evidence(d, [s.start for s in found[1:]])
+        ev = proposer.evidence(d, found)
         n, k = doc.n_words, doc.k
         res = {"name": path.name, "m": m, "nt": nt, "nf": nf, "titles": titles, "det": det_seconds}
         for slide_w in (0.0, 0.5, 1.0, 2.0):

@@ -47,12 +47,21 @@ def test_pauses_count_beyond_the_usual_gap_and_equal_gaps_give_nothing() -> None
     assert not pause_scores(steady).any()
 
 
-def test_slide_changes_mark_the_nearest_sentence_start_within_reach() -> None:
-    """A change 1 s before a sentence start marks that sentence; one far from every start marks none."""
+def test_slide_changes_mark_the_nearest_sentence_start_by_how_new_the_slide_is() -> None:
+    """A change 1 s before a sentence start marks it; a slide repeating the last one's words counts less;
+    one far from every start marks nothing."""
     doc = build_document(make_transcript([s for topic in TOPICS for s in topic]))
-    target = doc.sentences[12]
-    scores = slide_scores(doc, [target.start - 1.0, doc.duration + 60])
-    assert scores[12] == pytest.approx(1 - 1 / 8) and np.count_nonzero(scores) == 1
+    a, b = doc.sentences[12], doc.sentences[20]
+    slides = [
+        SlideInfo(0.0, "Photosynthesis", "leaves chlorophyll"),
+        SlideInfo(a.start - 1.0, "Rockets", "orbit fuel"),
+        SlideInfo(b.start, "Rockets", "orbit stages"),
+        SlideInfo(doc.duration + 60, "Bread"),
+    ]
+    scores = slide_scores(doc, slides)
+    assert scores[12] == pytest.approx(1 - 1 / 8)
+    assert scores[20] == pytest.approx(1 - 2 / 4)
+    assert np.count_nonzero(scores) == 2
 
 
 def test_a_boundary_bonus_moves_the_cut_and_without_it_the_cut_stays() -> None:
@@ -84,7 +93,7 @@ def test_slides_given_in_the_options_are_evidence() -> None:
     """The same cue-less document cuts where the slide changes when slides are weighted."""
     body = "The ball rolls down the ramp and the ball speeds up on the ramp."
     doc = build_document(make_transcript([body] * 18))
-    slides = (SlideInfo(0.0, "Ramps"), SlideInfo(doc.sentences[6].start, "More ramps"))
+    slides = (SlideInfo(0.0, "Ramps"), SlideInfo(doc.sentences[6].start, "Friction"))
     options = AnalyzeOptions(min_seconds=30, max_seconds=120, max_snippets=0, slides=slides)
     cands = EvidenceProposer(weights=EvidenceWeights(slide=3.0)).propose(doc, options)
     assert [c.first for c in cands] == [0, 6]

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from aiat_analyzer import advise
 from aiat_analyzer.evidence import speech
 from aiat_analyzer.evidence.meaning import SentenceEncoder, depth_scores, model_zip
-from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document
+from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document, SlideInfo
 from aiat_analyzer.segmenter import SegmenterParams, SpanTable, content_terms, decode, span_table
 from aiat_analyzer.weights import DEFAULT_COST_SCALE, DEFAULT_WEIGHTS, EvidenceWeights
 
@@ -63,15 +63,28 @@ class Evidence:
         return total
 
 
-def slide_scores(doc: Document, slide_times: Sequence[float], reach: float = 8.0) -> Scores:
-    """1 at the sentence starting nearest each slide change (within `reach` seconds), fading with distance."""
+def slide_scores(doc: Document, slides: Sequence[SlideInfo], reach: float = 8.0) -> Scores:
+    """Evidence at the sentence starting nearest each slide change (within `reach` seconds).
+
+    A lecturer shows several slides per topic, so a change counts by how new the slide's words are:
+    1 minus the overlap of its OCR'd title and text with the slide before (slides without text count
+    fully), fading with the distance to the sentence start.
+    """
     starts = np.array([s.start for s in doc.sentences], dtype=np.float64)
     out = np.zeros(len(starts), dtype=np.float64)
-    for t in slide_times:
-        i = int(np.argmin(np.abs(starts - t))) if len(starts) else 0
-        dist = abs(starts[i] - t) if len(starts) else reach
+    if not len(starts):
+        return out
+    prev: set[str] = set()
+    for k, slide in enumerate(slides):
+        words = set(content_terms(f"{slide.title} {slide.text}"))
+        novelty = 1.0 if not words or not prev else 1.0 - len(words & prev) / len(words | prev)
+        prev = words
+        if k == 0:
+            continue
+        i = int(np.argmin(np.abs(starts - slide.start)))
+        dist = abs(starts[i] - slide.start)
         if 0 < i and dist < reach:
-            out[i] = max(out[i], 1.0 - dist / reach)
+            out[i] = max(out[i], novelty * (1.0 - dist / reach))
     return out
 
 
@@ -102,7 +115,7 @@ class EvidenceProposer:
                 self._encoder = SentenceEncoder(path)
             return self._encoder
 
-    def evidence(self, doc: Document, slide_times: Sequence[float] = ()) -> Evidence:
+    def evidence(self, doc: Document, slides: Sequence[SlideInfo] = ()) -> Evidence:
         """Every source whose weight is on."""
         sents = doc.sentences
         ev = Evidence()
@@ -119,8 +132,8 @@ class EvidenceProposer:
             )
         if self.weights.reference > 0:
             ev.sources["reference"] = -advise.reference_scores(sents)
-        if self.weights.slide > 0 and slide_times:
-            ev.sources["slide"] = slide_scores(doc, slide_times)
+        if self.weights.slide > 0 and len(slides) > 1:
+            ev.sources["slide"] = slide_scores(doc, slides)
         return ev
 
     def table(self, doc: Document, options: AnalyzeOptions) -> SpanTable:
@@ -146,7 +159,7 @@ class EvidenceProposer:
         sents = doc.sentences
         if not sents:
             return []
-        ev = evidence if evidence is not None else self.evidence(doc, [s.start for s in options.slides][1:])
+        ev = evidence if evidence is not None else self.evidence(doc, options.slides)
         table = table if table is not None else self.table(doc, options)
         cuts = decode(
             table,
