@@ -66,9 +66,19 @@ def ffmpeg() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def sample_lecture(cache: Path) -> Path:
+# `--sample tiny` (hidden, for tests): one slide of two sentences, about 10 s.
+TINY: tuple[tuple[str, str], ...] = (
+    (
+        "Newton's laws of motion",
+        "We start with Newton's laws of motion. Force equals mass times acceleration.",
+    ),
+)
+
+
+def sample_lecture(cache: Path, tiny: bool = False) -> Path:
     """The sample lecture (slides + espeak-ng speech, 640x360 H.264/AAC), generated once under `cache`."""
-    out = cache / "sample-lecture.mp4"
+    slides = TINY if tiny else SLIDES
+    out = cache / ("sample-lecture-tiny.mp4" if tiny else "sample-lecture.mp4")
     if out.is_file():
         return out
     if shutil.which("espeak-ng") is None:
@@ -76,14 +86,14 @@ def sample_lecture(cache: Path) -> Path:
     work = cache / "build"
     work.mkdir(parents=True, exist_ok=True)
     parts: list[Path] = []
-    for n, (title, speech) in enumerate(SLIDES, 1):
+    for n, (title, speech) in enumerate(slides, 1):
         wav, txt, part = work / f"{n}.wav", work / f"{n}.txt", work / f"{n}.mp4"
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), speech], check=True)
         txt.write_text(title, encoding="utf-8")
         font = f"fontfile={FONT}:" if FONT.is_file() else ""
         text = (
             f"drawtext={font}textfile={txt}:fontsize=34:fontcolor=white:x=(w-text_w)/2:y=h/3,"
-            f"drawtext={font}text='Slide {n} of {len(SLIDES)}':fontsize=20:fontcolor=gray:"
+            f"drawtext={font}text='Slide {n} of {len(slides)}':fontsize=20:fontcolor=gray:"
             "x=(w-text_w)/2:y=h*2/3"
         )
         subprocess.run(
@@ -126,6 +136,8 @@ def start_stack(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]
     # Snippets of 20-60 s: the sample's three topics are about 40 s each.
     env.setdefault("AIAT_ANALYZER_MIN_SECONDS", "20")
     env.setdefault("AIAT_ANALYZER_MAX_SECONDS", "60")
+    # Ctrl-C should not wait for the job in hand (60 s by default): it is handed back and resumed next time.
+    env.setdefault("AIAT_WORKER_GRACE_SECONDS", "3")
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as f:
         # Its own session: Ctrl-C reaches the demo only, which then stops the stack in order (SIGTERM).
@@ -135,9 +147,13 @@ def start_stack(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]
 
 
 def stop_stack(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM and wait (the stack stops its children); SIGKILL the group after 60 s."""
+    """SIGTERM and wait (the stack stops its children); SIGKILL the group after 60 s. Not interruptible."""
+    # A second Ctrl-C must not cut this short: the stack, in its own session, would be left running.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if proc.poll() is not None:
         return
+    console.print("stopping the stack (NATS, gateway, worker, engines)…")
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(60)
@@ -176,19 +192,34 @@ def upload(c: Ctx, video: Path) -> int:
         return int(found.group(1))
 
 
-def run_demo(root: Path, port: int, stay: bool) -> int:
-    """The whole demo; returns the exit code."""
+def interrupted(signum: int, _frame: object) -> None:
+    """SIGTERM ends the demo like Ctrl-C: the stack is stopped, not orphaned."""
+    raise KeyboardInterrupt
+
+
+def run_demo(root: Path, port: int, stay: bool, tiny: bool = False) -> int:
+    """The whole demo; returns the exit code (0 done or stopped after it, 130 interrupted before)."""
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        return demo(root, port, stay, tiny)
+    except KeyboardInterrupt:
+        console.print("interrupted before the demo finished: everything it started is stopped")
+        return 130
+
+
+def demo(root: Path, port: int, stay: bool, tiny: bool) -> int:
+    """Generate the sample, start the stack, run the pipeline; the stack is always stopped."""
     t0 = time.monotonic()
     cache, data = root / "demo", root / "demo" / "data"
     with console.status("generating the sample lecture (espeak-ng speech over slides, once)…"):
-        video = sample_lecture(cache)
+        video = sample_lecture(cache, tiny)
     console.print(f"sample lecture: {video} ({video.stat().st_size // 1024} KiB)")
     if not port_free(port):
         raise SystemExit(f"port {port} is in use (a `make run` already?); set AIAT_HTTP_PORT")
     base = f"http://127.0.0.1:{port}"
     log = cache / "stack.log"
-    proc = start_stack(data, port, log)
     c = Ctx(Client(base, timeout=300), json=False)
+    proc = start_stack(data, port, log)
     try:
         wait_ready(base, proc, log)
         console.print(f"stack ready in {time.monotonic() - t0:.0f} s (log: {log})")
@@ -219,13 +250,15 @@ def run_demo(root: Path, port: int, stay: bool) -> int:
         console.print(f"  command line    aiat --url {base} plan {session_id}")
         if stay:
             console.print("\nthe stack keeps running; Ctrl-C stops everything")
-            while proc.poll() is None:
-                time.sleep(0.5)
+            try:
+                while proc.poll() is None:
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                console.print()
+                return 0  # the way this mode ends
+            console.print("[red]the stack stopped on its own[/]; see its log")
             return 1
         return 0
-    except KeyboardInterrupt:
-        console.print("\nstopping…")
-        return 130
     except ApiError as exc:
         console.print(f"[red]API error:[/] {exc}")
         return exc.exit_code
@@ -241,8 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("var"), help="where the sample and data go")
     parser.add_argument("--port", type=int, default=int(os.environ.get("AIAT_HTTP_PORT", "8000")))
     parser.add_argument("--exit", action="store_true", help="stop once the snippet is rendered")
+    parser.add_argument("--sample", choices=("full", "tiny"), default="full", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    return run_demo(args.root.resolve(), args.port, stay=not args.exit)
+    return run_demo(args.root.resolve(), args.port, stay=not args.exit, tiny=args.sample == "tiny")
 
 
 if __name__ == "__main__":
