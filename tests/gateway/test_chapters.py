@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from aiat.analyzer.v1 import analyzer_pb2
 from aiat_gateway.chapters import chapters, to_vtt, to_youtube
 from aiat_gateway.plans import PlanEntry
+from aiat_gateway.worker.pipeline import plan_entries
 from tests.gateway import seed
 from tests.gateway.conftest import Gateway
 from tests.gateway.test_contract import upload
@@ -56,3 +58,39 @@ def test_no_plan_yet_is_a_conflict(gateway: Gateway) -> None:
     """A session still in progress has no chapters."""
     session = upload(gateway, 3)
     assert gateway.client.get(f"/api/v1/sessions/{session['id']}/chapters").status_code == 409
+
+
+def test_analyzer_advisories_are_stored_and_exposed_with_their_snippet(gateway: Gateway) -> None:
+    """The plan's advisories (kind, message, the fix) come back as a snippet field; none for a person's plan."""
+    plan = analyzer_pb2.Plan(
+        engine="lexical",
+        snippets=[
+            analyzer_pb2.PlannedSnippet(
+                name="Energy",
+                start=12.0,
+                end=40.0,
+                advisories=[
+                    analyzer_pb2.Advisory(
+                        kind="opens_with_reference", message="opens with 'it'", suggested_start=9.5
+                    )
+                ],
+            )
+        ],
+    )
+    session = upload(gateway, 4)
+    seed.finish(gateway.state, session["id"], plan_entries(plan, 60.0))
+    snippet = gateway.client.get(f"/api/v1/sessions/{session['id']}/results").json()["snippets"][0]
+    assert snippet["advisories"] == [
+        {
+            "kind": "opens_with_reference",
+            "message": "opens with 'it'",
+            "suggested_start": 9.5,
+            "suggested_end": None,
+        }
+    ]
+    edited = gateway.client.patch(
+        f"/api/v1/sessions/{session['id']}/plan",
+        json={"snippets": [{"name": "Mine", "start": 1.0, "end": 30.0}]},
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["snippets"][0]["advisories"] == []

@@ -23,6 +23,7 @@ class PlanEntry:
     summary: str = ""
     score: float | None = None
     reason: str | None = None
+    advisories: tuple[dict[str, object], ...] = ()
 
 
 def validate_plan(entries: Sequence[PlanEntry], duration: float | None, max_count: int) -> None:
@@ -64,6 +65,7 @@ def replace_plan(
                 score=entry.score,
                 reason=entry.reason,
                 origin=origin,
+                advisories=list(entry.advisories) or None,
             )
         )
     db.flush()

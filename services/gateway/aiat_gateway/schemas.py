@@ -154,6 +154,15 @@ class JobStatusOut(BaseModel):
     error_message: str | None = None
 
 
+class AdvisoryOut(BaseModel):
+    """Why a snippet may not stand alone (opens_with_reference, ends_mid_thought, uses_earlier_term) and its fix."""
+
+    kind: str
+    message: str
+    suggested_start: float | None = None
+    suggested_end: float | None = None
+
+
 class SnippetOut(BaseModel):
     """A snippet: the contract's fields plus exact times, score and render state."""
 
@@ -173,6 +182,12 @@ class SnippetOut(BaseModel):
     origin: str
     storage_link: str | None = None
     created_at: dt.datetime
+    advisories: list[AdvisoryOut] = []
+
+    @field_validator("advisories", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: object) -> object:
+        return [] if value is None else value
 
 
 class SessionResultsOut(SessionOut):

@@ -146,6 +146,8 @@ class Snippet(Base):
     origin: Mapped[str] = mapped_column(String(16), default="analyzer")
     storage_link: Mapped[str | None] = mapped_column(String(400), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The analyzer's advisories: [{kind, message, suggested_start?, suggested_end?}]; none for a person's plan.
+    advisories: Mapped[list[dict[str, object]] | None] = mapped_column(JSON, nullable=True)
 
     session: Mapped[LectureSession] = relationship(back_populates="snippets")
 

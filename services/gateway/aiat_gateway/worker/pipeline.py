@@ -245,7 +245,11 @@ class SessionPipeline:
         raw = await asyncio.to_thread(self.store.resolve(snap.transcript_path or "").read_bytes)
         transcript = transcripts.loads(raw)
         request = analyzer_pb2.AnalyzeRequest(
-            transcript=transcript, title=snap.name, module=snap.module or ""
+            transcript=transcript,
+            title=snap.name,
+            module=snap.module or "",
+            media_path=snap.media_path or "",  # slides, where the video has them
+            slides_dir=f"output/{snap.id}/slides",
         )
         plan = await self.clients.analyze(
             request, self.settings.analyze_timeout_seconds, self._progress(snap, Status.ANALYZING)
@@ -283,7 +287,19 @@ def plan_entries(plan: analyzer_pb2.Plan, duration: float | None) -> list[PlanEn
         end = min(s.end, duration) if duration else s.end
         if not (math.isfinite(start) and math.isfinite(end)) or end <= start or not s.name.strip():
             continue
+        advisories = tuple(_advisory(a) for a in s.advisories[:10])
         entries.append(
-            PlanEntry(s.name.strip()[:300], start, end, s.summary, float(s.score), s.reason or None)
+            PlanEntry(
+                s.name.strip()[:300], start, end, s.summary, float(s.score), s.reason or None, advisories
+            )
         )
     return entries
+
+
+def _advisory(a: analyzer_pb2.Advisory) -> dict[str, object]:
+    """An analyzer advisory as stored with its snippet (a fix only where the analyzer gave one)."""
+    out: dict[str, object] = {"kind": a.kind[:40], "message": a.message[:300]}
+    for key in ("suggested_start", "suggested_end"):
+        if a.HasField(key) and math.isfinite(getattr(a, key)):
+            out[key] = getattr(a, key)
+    return out
