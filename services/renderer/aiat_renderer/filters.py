@@ -179,7 +179,9 @@ def build_graph(spec: GraphSpec) -> str:
 
     audio = []
     if spec.normalize:
-        audio += [f"loudnorm={spec.normalize}", "aresample=48000"]
+        # Under 3 s loudnorm applies one gain from the whole clip's loudness, infinite (NaN out) for silence;
+        # padding to 3 s keeps it in its bounded dynamic mode (the pad is trimmed off below).
+        audio += ["apad=whole_dur=3", f"loudnorm={spec.normalize}", "aresample=48000"]
     audio += [AUDIO_FORMAT, f"apad,atrim=end={spec.duration:.6f}", "asetpts=PTS-STARTPTS"]
     chains.append(f"[{spec.audio_input}:a]{','.join(audio)}[ma]")
 
