@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from aiat.media import probe
 from tests.fakes.fake_drive import FakeDrive
-from tests.fixtures.media import lecture_video
+from tests.fixtures.media import counter_video, lecture_video
 from tests.fixtures.stack import API_KEY, ProcessStack
 from tests.studio.conftest import open_page
 
@@ -195,3 +196,74 @@ def test_lecturer_corrects_a_plan_and_renders_a_snippet(
         vtt = tmp_path / "t.vtt"
         vtt_download.value.save_as(vtt)
         assert vtt.read_text().startswith("WEBVTT") and "newton" in vtt.read_text().lower()
+
+
+def drop_file(page: Page, path: Path, mime: str = "video/mp4") -> None:
+    """What a drag from the desktop delivers: a drop event whose DataTransfer holds the file."""
+    transfer = page.evaluate_handle(
+        """([name, type, b64]) => {
+             const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+             const dt = new DataTransfer();
+             dt.items.add(new File([bytes], name, { type }));
+             return dt; }""",
+        [path.name, mime, base64.b64encode(path.read_bytes()).decode()],
+    )
+    page.locator(".drop").dispatch_event("dragover", {"dataTransfer": transfer})
+    page.locator(".drop").dispatch_event("drop", {"dataTransfer": transfer})
+
+
+def test_a_lecture_file_is_uploaded_by_the_file_picker_or_a_drop(
+    browser: Browser, stack: tuple[ProcessStack, FakeDrive], artifacts: Path, tmp_path: Path
+) -> None:
+    processes, _drive = stack
+    video = counter_video(tmp_path / "dropped lecture.mp4", 2.0, width=320, height=180)
+    other = counter_video(tmp_path / "second lecture.mp4", 2.5, width=320, height=180)
+    with open_page(browser) as (page, errors):
+        page.goto(processes.base + "/")
+        page.get_by_label("API key").fill(API_KEY)
+        page.get_by_role("button", name="Sign in").click()
+        picker = page.locator("#up-file")
+        expect(picker).to_be_attached()  # the schema lists POST /api/v1/upload-file
+
+        # A file without a session name is held back in the page.
+        picker.set_input_files(video)
+        expect(page.locator("#up-error")).to_have_text("Give the session a name first")
+
+        # The file picker (what a keyboard user reaches with Tab): uploaded with name and module, progress shown.
+        page.get_by_label("Name", exact=True).fill("Picked lecture")
+        page.get_by_label("Module (optional)").fill("Optics")
+        picker.set_input_files(video)
+        expect(page.locator("#up-state")).to_have_text(
+            "Uploaded dropped lecture.mp4: session “Picked lecture” created"
+        )
+        expect(page.locator("#up-progress")).to_have_js_property("value", 100)
+        picked = page.locator("tr[data-id]").filter(has_text="Picked lecture")
+        expect(picked).to_contain_text("Optics")
+        page.screenshot(path=artifacts / "picked.png", full_page=True)
+
+        # A drop on the zone: the same, for another file.
+        page.get_by_label("Name", exact=True).fill("Dropped lecture")
+        drop_file(page, other)
+        expect(page.locator("#up-state")).to_have_text(
+            "Uploaded second lecture.mp4: session “Dropped lecture” created"
+        )
+        expect(page.locator("tr[data-id]").filter(has_text="Dropped lecture")).to_be_visible()
+        sessions = processes.client().get("/api/v1/sessions", params={"q": "lecture"}).json()
+        by_name = {s["name"]: s for s in sessions}
+        assert by_name["Picked lecture"]["module"] == "Optics"
+        assert by_name["Dropped lecture"]["module"] is None
+
+        # The server's refusals, word for word: the same content again (400), and a file that is no video (415).
+        errors.allowed.append(re.compile(r"status of 4\d\d \("))  # the answers these steps provoke
+        page.get_by_label("Name", exact=True).fill("Dropped twice")
+        drop_file(page, video)
+        expect(page.locator("#up-error")).to_have_text(
+            f"this file was already uploaded (session {by_name['Picked lecture']['id']})"
+        )
+        notes = tmp_path / "notes.mp4"
+        notes.write_text("These are lecture notes, not a recording.\n" * 200)
+        drop_file(page, notes)
+        expect(page.locator("#up-error")).to_contain_text("the uploaded file is not a video")
+        errors.allowed.clear()
+        assert page.locator("tr[data-id]").filter(has_text="Dropped twice").count() == 0
+        page.screenshot(path=artifacts / "refused.png", full_page=True)

@@ -55,6 +55,26 @@ export async function api(path, { method = "GET", body, as = "json", signal } = 
   return response.json();
 }
 
+/** POST a FormData with upload progress (fetch has none): `onProgress(fraction)`; the JSON answer or ApiError. */
+export function upload(path, form, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    for (const [k, v] of Object.entries(headers())) xhr.setRequestHeader(k, v);
+    xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); });
+    xhr.addEventListener("load", async () => {
+      const response = new Response(xhr.responseText, { status: xhr.status, statusText: xhr.statusText });
+      if (xhr.status >= 200 && xhr.status < 300) { resolve(await response.json()); return; }
+      const error = new ApiError(xhr.status, await detailOf(response));
+      if (xhr.status === 401) onUnauthorized(error);
+      reject(error);
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(0, "The server cannot be reached; check the connection and try again")));
+    xhr.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+    xhr.send(form);
+  });
+}
+
 /** The public OpenAPI schema: what the server offers, and whether it asks for a key. */
 let schema;
 async function openapi() {

@@ -1,5 +1,5 @@
 // Sessions: list (sort, page, search, live status), retry a failed one, start one from a Drive link.
-import { api, hasOperation } from "./api.js";
+import { api, hasOperation, upload } from "./api.js";
 import { h, toast, when } from "./util.js";
 
 const PAGE = 20;
@@ -152,30 +152,63 @@ function uploadForm(reload) {
   return form;
 }
 
-/** Drag and drop a video file: only when the server offers POST /api/v1/upload-file. */
+/** Drag and drop a video file, or choose one (keyboard): only when the server offers POST /api/v1/upload-file. */
 async function fileDrop(form, name, module, error, reload) {
   if (!(await hasOperation("/api/v1/upload-file", "post"))) return;
-  const input = h("input", { id: "up-file", type: "file", accept: "video/*" });
-  const zone = h("div", { class: "drop", tabindex: -1 },
-    h("label", { for: "up-file" }, "…or drop a video file here, or choose one: "), input);
+  const input = h("input", { id: "up-file", type: "file", accept: "video/*,audio/*", "aria-describedby": "up-error" });
+  const bar = h("progress", { id: "up-progress", max: 100, value: 0, "aria-label": "Upload progress" });
+  const state = h("span", { id: "up-state", role: "status" });
+  const progress = h("div", { class: "up-progress", hidden: true }, bar, state);
+  const zone = h("div", { class: "drop", "aria-label": "Drop a video file here" },
+    h("label", { for: "up-file" }, "…or drop a video file here, or choose one: "), input, progress);
+  let busy = false;
   async function send(file) {
+    if (busy) return;
+    error.textContent = "";
     if (!name.value.trim()) { error.textContent = "Give the session a name first"; name.focus(); return; }
     const body = new FormData();
-    body.append("file", file);
     body.append("name", name.value.trim());
     if (module.value.trim()) body.append("module", module.value.trim());
+    body.append("file", file);
+    busy = true;
+    input.disabled = true;
+    zone.classList.add("busy");
+    progress.hidden = false;
+    bar.value = 0;
+    state.textContent = `Uploading ${file.name}…`;
+    const shown = (fraction) => {
+      bar.value = Math.round(fraction * 100);
+      state.textContent = `Uploading ${file.name}: ${bar.value}%`;
+    };
     try {
-      await api("/api/v1/upload-file", { method: "POST", body });
-      toast(`Uploaded ${file.name}`);
+      const s = await upload("/api/v1/upload-file", body, shown);
+      shown(1);
+      state.textContent = `Uploaded ${file.name}: session “${s.name}” created`;
+      toast(`Session “${s.name}” created from ${file.name}`);
       form.reset();
       reload();
     } catch (err) {
-      error.textContent = err.detail;
+      progress.hidden = true;
+      error.textContent = err.detail ?? String(err); // the server's message as it is
+    } finally {
+      busy = false;
+      input.disabled = false;
+      zone.classList.remove("busy");
     }
   }
-  input.addEventListener("change", () => input.files[0] && send(input.files[0]));
+  input.addEventListener("change", () => {
+    const file = input.files[0];
+    input.value = ""; // choosing the same file again (after a refusal) is a change too
+    if (file) send(file);
+  });
   zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
-  zone.addEventListener("drop", (e) => { e.preventDefault(); zone.classList.remove("over"); if (e.dataTransfer.files[0]) send(e.dataTransfer.files[0]); });
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    const files = e.dataTransfer?.files ?? [];
+    if (files.length > 1) { error.textContent = "Drop one file at a time"; return; }
+    if (files[0]) send(files[0]);
+  });
   form.querySelector(".fields").after(zone);
 }
