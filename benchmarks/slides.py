@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ev = proposer.evidence(d, found)
         n, k = doc.n_words, doc.k
         res = {"name": path.name, "m": m, "nt": nt, "nf": nf, "titles": titles, "det": det_seconds}
-        for slide_w in (0.0, 0.5, 1.0, 2.0):
+        for slide_w in (0.0, 0.1, 0.25, 0.5, 1.0):
             prop = EvidenceProposer(params=params, weights=replace(DEFAULT_WEIGHTS, slide=slide_w))
             hyp = boundaries_of(prop.propose(d, options, evidence=ev), word_starts, n)
             res[f"pk{slide_w:g}"] = pk(doc.boundaries, hyp, n, k)
@@ -248,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for train, test in ((halves[0], halves[1]), (halves[1], halves[0])):
         if not train or not test:
             continue
-        w = min((0.0, 0.5, 1.0, 2.0), key=lambda x: mean(f"pk{x:g}", train))
+        w = min((0.0, 0.1, 0.25, 0.5, 1.0), key=lambda x: mean(f"pk{x:g}", train))
         chosen.append(w)
         cv_pk += [r[f"pk{w:g}"] for r in test]
         cv_wd += [r[f"wd{w:g}"] for r in test]
@@ -269,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"{'evidence':40} {'Pk':>6} {'WD':>6}")
     print(f"{'without slides':40} {mean('pk0'):6.3f} {mean('wd0'):6.3f}")
-    for w in (0.5, 1.0, 2.0):
+    for w in (0.1, 0.25, 0.5, 1.0):
         print(f"{'with slides, weight ' + format(w, 'g'):40} {mean(f'pk{w:g}'):6.3f} {mean(f'wd{w:g}'):6.3f}")
     if cv_pk:
         print(

@@ -60,7 +60,7 @@ def test_slide_changes_mark_the_nearest_sentence_start_by_how_new_the_slide_is()
     ]
     scores = slide_scores(doc, slides)
     assert scores[12] == pytest.approx(1 - 1 / 8)
-    assert scores[20] == pytest.approx(1 - 2 / 4)
+    assert scores[20] == pytest.approx(1 / 3)
     assert np.count_nonzero(scores) == 2
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from aiat_analyzer.naming import surface_forms
 from aiat_analyzer.plan import Advisory
 from aiat_analyzer.segmenter import content_terms
 from aiat_analyzer.sentences import Sentence
@@ -133,18 +134,19 @@ def advise(
             )
         )
     inside = Counter(t for s in sentences[a : b + 1] for t in set(content_terms(s.text)))
+    forms = surface_forms([s.text for s in sentences[: b + 1]])
     for i in range(a):
         text = sentences[i].text
         if not _DEFINES.search(text):
             continue
-        for term in set(content_terms(text)):
+        for term in sorted(set(content_terms(text)), key=lambda t: -inside[t]):
             if inside[term] >= 3 and not any(
                 term in content_terms(s.text) and _DEFINES.search(s.text) for s in sentences[a : b + 1]
             ):
                 out.append(
                     Advisory(
                         "uses_earlier_term",
-                        f"uses “{term}”, defined only before it starts (at {sentences[i].start:.0f} s)",
+                        f"uses “{forms.get(term, term)}”, defined only before it starts (at {sentences[i].start:.0f} s)",
                     )
                 )
                 inside[term] = 0  # one advisory per term

@@ -63,22 +63,23 @@ class Evidence:
         return total
 
 
-def slide_scores(doc: Document, slides: Sequence[SlideInfo], reach: float = 8.0) -> Scores:
+def slide_scores(doc: Document, slides: Sequence[SlideInfo], reach: float = 8.0, memory: int = 3) -> Scores:
     """Evidence at the sentence starting nearest each slide change (within `reach` seconds).
 
     A lecturer shows several slides per topic, so a change counts by how new the slide's words are:
-    1 minus the overlap of its OCR'd title and text with the slide before (slides without text count
-    fully), fading with the distance to the sentence start.
+    the share of its OCR'd words (title and text) not on the `memory` slides before (slides without
+    text count fully), fading with the distance to the sentence start.
     """
     starts = np.array([s.start for s in doc.sentences], dtype=np.float64)
     out = np.zeros(len(starts), dtype=np.float64)
     if not len(starts):
         return out
-    prev: set[str] = set()
+    recent: list[set[str]] = []
     for k, slide in enumerate(slides):
         words = set(content_terms(f"{slide.title} {slide.text}"))
-        novelty = 1.0 if not words or not prev else 1.0 - len(words & prev) / len(words | prev)
-        prev = words
+        prev = set().union(*recent) if recent else set()
+        novelty = 1.0 if not words or not prev else 1.0 - len(words & prev) / len(words)
+        recent = [*recent[-(memory - 1) :], words] if memory > 1 else [words]
         if k == 0:
             continue
         i = int(np.argmin(np.abs(starts - slide.start)))
