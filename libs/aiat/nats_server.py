@@ -36,11 +36,14 @@ class NatsServer:
         """nats:// URL of the server."""
         return f"nats://{self.host}:{self.port}"
 
+    def argv(self) -> list[str]:
+        """The command line of this server (its store dir created), for a supervisor that runs it itself."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        return [nats_server_exe(), "-js", "-sd", str(self.store_dir), "-a", self.host, "-p", str(self.port)]
+
     def start(self, timeout: float = 15.0) -> NatsServer:
         """Start the server and wait until it accepts connections."""
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [nats_server_exe(), "-js", "-sd", str(self.store_dir), "-a", self.host, "-p", str(self.port)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(self.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for_port(self.host, self.port, timeout)
         except TimeoutError:

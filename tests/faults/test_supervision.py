@@ -146,3 +146,50 @@ def test_a_child_that_keeps_crashing_stops_make_run(faults: Faults, tmp_path: Pa
         in text
     )
     assert text.rstrip().endswith("stopped"), text[-500:]
+
+
+def test_make_run_restarts_a_killed_nats_and_its_children_die_with_it(
+    drive: FakeDrive, tmp_path: Path
+) -> None:
+    env = stack_env(tmp_path, AIAT_DRIVE_ENDPOINT=drive.base_url)
+    log_path = tmp_path / "stack.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aiat_gateway.stack"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    pids: set[int] = set()
+    try:
+        base = f"http://127.0.0.1:{env['AIAT_HTTP_PORT']}"
+        wait_ready(base, 180, alive=lambda: proc.poll() is None)
+        pids |= set(children(proc.pid))
+        (killed,) = [p for p, cmd in children(proc.pid).items() if "nats-server" in cmd]
+        os.kill(killed, signal.SIGKILL)
+        wait_until(
+            "NATS to be restarted",
+            lambda: re.search(rf"started nats \(pid (?!{killed}\b)\d+\)", log_path.read_text()) is not None,
+            timeout=30,
+        )
+        assert f"nats (pid {killed}) was killed by SIGKILL; restarting it in" in log_path.read_text()
+        wait_ready(base, 60, alive=lambda: proc.poll() is None)  # gateway and worker reconnected
+        file_id = drive.new_id()
+        drive.add_file(file_id, b"not a video", filename="Motion.mp4")
+        body = {"name": "Motion", "module": "Physics", "drive_link": drive.share_link(file_id)}
+        client = api_client(base)
+        session_id = client.post("/api/v1/upload-session", json=body).json()["id"]
+        status = f"/api/v1/jobs/{session_id}/status"
+        wait_until(
+            "the job to reach the worker through the restarted NATS",
+            lambda: client.get(status).json()["job_status"] != "Pending",
+            timeout=30,
+        )
+
+        pids |= set(children(proc.pid))
+        proc.kill()  # no handler runs: only the kernel (PR_SET_PDEATHSIG) can take the children along
+        proc.wait(10)
+        wait_until("every child of the killed stack to die", lambda: not any(map(running, pids)), timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(90)
+        for pid in filter(running, pids):  # a failing run must not leak the stack's processes
+            os.kill(pid, signal.SIGKILL)

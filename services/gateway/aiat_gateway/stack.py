@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import make_url
 
 from aiat.nats_server import NatsServer
-from aiat.net import free_port
+from aiat.net import free_port, wait_for_port
 from aiat.settings import configure_logging
 from aiat_gateway.api.auth import AccessConfigError, access_from_settings, open_warning
 from aiat_gateway.db.migrate import upgrade
@@ -22,6 +23,8 @@ from aiat_gateway.settings import GatewaySettings
 log = logging.getLogger("aiat.stack")
 
 SERVICES = ("transcriber", "analyzer", "renderer")
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Child:
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     restarts: list[float] = field(default_factory=list)  # monotonic times of its restarts
     restart_at: float | None = None  # set while it waits out its backoff
+    quiet: bool = False  # its output is dropped (nats-server)
 
 
 def masked_url(url: str) -> str:
@@ -53,6 +57,15 @@ def service_env(base: dict[str, str]) -> dict[str, str]:
             env[port_key] = port
             env[addr_key] = f"127.0.0.1:{port}"
     return env
+
+
+def die_with_parent(parent: int) -> None:
+    """In the forked child, before exec: the kernel SIGKILLs it when the stack dies, even by SIGKILL (Linux)."""
+    if _LIBC is None:
+        return
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the stack died before prctl took effect
+        os._exit(1)
 
 
 def children() -> list[Child]:
@@ -88,7 +101,6 @@ class Stack:
         self.max_restarts = settings.stack_max_restarts
         self.window = settings.stack_restart_window_seconds
         self.env: dict[str, str] = {}
-        self.nats: NatsServer | None = None
         self.children = children()
         self._stopping = False
 
@@ -99,15 +111,21 @@ class Stack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         env["AIAT_DATA_DIR"] = str(settings.data_dir.resolve())
         if "AIAT_NATS_URL" not in env:
-            self.nats = NatsServer(settings.data_dir.resolve() / "nats").start()
-            env["AIAT_NATS_URL"] = self.nats.url
-            log.info("NATS with JetStream at %s", self.nats.url)
+            # Supervised like the others; a restart keeps the port and store dir, so clients reconnect
+            # and JetStream finds its stream and pending jobs again.
+            nats = NatsServer(settings.data_dir.resolve() / "nats")
+            self.children.insert(0, Child("nats", nats.argv(), quiet=True))
+            self._spawn(self.children[0])
+            wait_for_port(nats.host, nats.port, 15.0)
+            env["AIAT_NATS_URL"] = nats.url
+            log.info("NATS with JetStream at %s", nats.url)
         env = service_env(env)
         upgrade(settings.sqlalchemy_url)
         log.info("database ready at %s", masked_url(settings.database_url))
         self.env = env
         for child in self.children:
-            self._spawn(child)
+            if child.proc is None:
+                self._spawn(child)
         log.info(
             "AIAT Snippets API at http://%s:%d/api/v1 (Ctrl-C stops everything)",
             settings.http_host,
@@ -117,8 +135,27 @@ class Stack:
             log.warning("%s", warning)
 
     def _spawn(self, child: Child) -> None:
-        child.proc = subprocess.Popen(child.argv, env=self.env)
+        # Its own process group, so its own children (ffmpeg, probes) are signalled with it.
+        out = subprocess.DEVNULL if child.quiet else None
+        parent = os.getpid()
+        child.proc = subprocess.Popen(
+            child.argv,
+            env=self.env or None,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            preexec_fn=lambda: die_with_parent(parent),
+        )
         log.info("started %s (pid %d)", child.name, child.proc.pid)
+
+    @staticmethod
+    def _signal_group(child: Child, sig: signal.Signals) -> None:
+        """Send `sig` to the child's whole process group (it and whatever it started that is left)."""
+        if child.proc is not None:
+            try:
+                os.killpg(child.proc.pid, sig)
+            except ProcessLookupError:  # nothing of the group is left
+                pass
 
     def watch(self) -> int:
         """Restart children that die until a signal (exit code 0) or a crash loop (exit code 1)."""
@@ -134,6 +171,7 @@ class Stack:
                 if child.proc is None or child.proc.poll() is None:
                     continue
                 reason = exit_reason(child.proc.returncode)
+                self._signal_group(child, signal.SIGKILL)  # what it started must not outlive it
                 child.restarts = [t for t in child.restarts if now - t < self.window]
                 if len(child.restarts) >= self.max_restarts:
                     log.error(
@@ -153,22 +191,26 @@ class Stack:
 
     def stop(self) -> None:
         """SIGTERM every child (gateway first), wait up to the grace period, then kill; stop NATS last."""
-        for child in reversed(self.children):
+        nats = [c for c in self.children if c.name == "nats"]
+        self._stop([c for c in reversed(self.children) if c.name != "nats"])
+        self._stop(nats)
+        log.info("stopped")
+
+    def _stop(self, group: list[Child]) -> None:
+        """SIGTERM each child (it drains its own work), wait up to the grace period, then SIGKILL each group."""
+        for child in group:
             if child.proc is not None and child.proc.poll() is None:
                 child.proc.terminate()
         deadline = time.monotonic() + self.grace
-        for child in reversed(self.children):
+        for child in group:
             if child.proc is None:
                 continue
             try:
                 child.proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 log.warning("%s did not stop within %.0fs; killing it", child.name, self.grace)
-                child.proc.kill()
-                child.proc.wait()
-        if self.nats is not None:
-            self.nats.stop()
-        log.info("stopped")
+            self._signal_group(child, signal.SIGKILL)  # it, if still running, and anything it left behind
+            child.proc.wait()
 
 
 def main() -> None:
