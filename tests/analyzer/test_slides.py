@@ -110,3 +110,9 @@ def test_the_step_writes_thumbnails_into_the_store_and_reports_progress(
     assert [s.thumbnail for s in slides] == [f"output/1/slides/slide-00{i}.jpg" for i in (1, 2, 3)]
     assert all((tmp_path / s.thumbnail).stat().st_size > 0 for s in slides)
     assert seen and seen[-1][0] <= seen[-1][1] and seen[-1][0] > 30
+
+
+def test_a_video_missing_from_the_store_means_no_slides(tmp_path: Path) -> None:
+    """An analyzer that does not share the worker's store still analyses (without slides)."""
+    step = SlideStep(MediaStore(tmp_path), SlideParams(ocr=False))
+    assert step.run("sessions/9/lecture.mp4", "", lambda *_: None, threading.Event()) == []

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from aiat.errors import Cancelled, MediaNotFound
+from aiat.errors import Cancelled
 from aiat.media import store_path
 from aiat.safe_media import RefusedMedia, open_media
 from aiat.store import MediaStore, atomic_file
@@ -222,8 +222,9 @@ class SlideStep:
     ) -> list[SlideInfo]:
         """The video's slides, or none when it has no picture, no slides, or cannot be decoded."""
         path = store_path(self.store, media_path, "media_path")
-        if not path.is_file():
-            raise MediaNotFound(f"no such media file in the store: media_path {media_path!r}")
+        if not path.is_file():  # e.g. an analyzer that does not share the store: analyse without slides
+            log.warning("no slides: media_path %r is not in this analyzer's store", media_path)
+            return []
         out_dir = store_path(self.store, slides_dir, "slides_dir") if slides_dir else None
 
         def thumbnail(index: int, image: Image.Image) -> str:
