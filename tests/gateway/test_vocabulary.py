@@ -59,6 +59,8 @@ def test_upload_stores_vocabulary_language_and_model(gateway: Gateway) -> None:
         {"vocabulary": "Hamiltonian"},
         {"language": "German"},
         {"language": "DE"},
+        {"language": "xx"},  # the right shape, but no language the transcriber knows
+        {"language": "eng"},
         {"model": "large-v3"},
     ],
 )
@@ -88,6 +90,11 @@ def test_patch_changes_and_clears_settings(gateway: Gateway) -> None:
     )
     assert gateway.client.patch(f"{API}/sessions/{sid}", json={"name": "x"}).status_code == 422
     assert gateway.client.patch(f"{API}/sessions/{sid}", json={"language": "auto!"}).status_code == 422
+    assert gateway.client.patch(f"{API}/sessions/{sid}", json={"language": "qq"}).status_code == 422
+    assert (
+        gateway.client.patch(f"{API}/sessions/{sid}", json={"language": "haw"}).json()["requested_language"]
+        == "haw"
+    )
     assert gateway.client.patch(f"{API}/sessions/999999", json={"language": "de"}).status_code == 404
 
 

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, f
 
 from aiat.aspect import Aspect
 from aiat.framing import Layout
+from aiat.languages import WHISPER_LANGUAGES
 
 # A hard cap on a plan's length in the body itself, before the configurable AIAT_MAX_PLAN_SNIPPETS check.
 PLAN_BODY_MAX = 10_000
@@ -57,9 +58,18 @@ Vocabulary = Annotated[
     Field(max_length=MAX_VOCABULARY_TERMS),
     AfterValidator(_clean_vocabulary),
 ]
-# "auto" (detect, with the multilingual model) or an ISO 639-1 code such as "de"; the transcriber
-# rejects a code its model does not know.
-TranscriptionLanguage = Annotated[str, Field(pattern=r"^(auto|[a-z]{2,3})$")]
+
+
+def _known_language(value: str) -> str:
+    if value != "auto" and value not in WHISPER_LANGUAGES:
+        raise ValueError(
+            f"unknown language code {value!r}: use auto or one of {', '.join(sorted(WHISPER_LANGUAGES))}"
+        )
+    return value
+
+
+# "auto" (detect, with the multilingual model) or a code the speech model knows, such as "de" or "haw".
+TranscriptionLanguage = Annotated[str, Field(pattern=r"^(auto|[a-z]{2,3})$"), AfterValidator(_known_language)]
 TranscriberModel = Literal["default", "multilingual"]
 
 

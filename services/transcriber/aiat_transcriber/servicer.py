@@ -6,10 +6,10 @@ import threading
 from collections.abc import AsyncIterator
 
 import grpc
-from faster_whisper.tokenizer import _LANGUAGE_CODES
 
 from aiat.common.v1 import transcript_pb2
 from aiat.errors import EngineError, InvalidInput
+from aiat.languages import WHISPER_LANGUAGES
 from aiat.limits import ConcurrencyLimiter
 from aiat.streaming import Emit, abort_with, guarded_stream, run_in_thread_streaming
 from aiat.transcriber.v1 import transcriber_pb2, transcriber_pb2_grpc
@@ -33,7 +33,7 @@ def options_from_request(request: Request) -> TranscribeOptions:
     if not 0 <= request.beam_size <= MAX_BEAM:
         raise InvalidInput(f"beam_size must be between 1 and {MAX_BEAM} (0 = the default)")
     language = request.language.strip().lower()
-    if language and language not in _LANGUAGE_CODES:
+    if language and language not in WHISPER_LANGUAGES:
         raise InvalidInput(f"unknown language code {request.language!r}")
     model = request.model.strip().lower()
     if model not in MODELS:
