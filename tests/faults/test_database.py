@@ -209,7 +209,8 @@ def test_healthz_never_waits_behind_requests_stuck_on_the_database(pg_stack: PgS
             futures = [pool.submit(timed, client, "GET", "/api/v1/sessions") for _ in range(60)]
             time.sleep(1.0)  # every connection of the pool and every worker thread is now waiting
             alive, took = timed(client, "GET", "/healthz")
-            assert alive.status_code == 200 and took < 0.5, took
+            # Stuck behind the database it would take > 5 s; 2 s leaves room for a busy 2-core machine.
+            assert alive.status_code == 200 and took < 2.0, took
             time.sleep(3.0)  # past the pool timeout: the requests that found no connection give up
             lock.rollback()
             answers = [f.result() for f in futures]
