@@ -143,6 +143,32 @@ def test_malformed_forms_get_a_clear_4xx(gateway: Gateway, video: Path) -> None:
     assert staged(gateway) == []
 
 
+def test_upload_takes_vocabulary_language_and_model(gateway: Gateway, video: Path) -> None:
+    fields = {
+        "name": "Lecture 1",
+        # One term per line, and the part repeated: both add terms (cleaned like the JSON upload's).
+        "vocabulary": ["Schrödinger\n eigen  value \n\nSchrödinger", "Hamiltonian"],
+        "language": "de",
+        "model": "multilingual",
+    }
+    r = gateway.client.post("/api/v1/upload-file", data=fields, files={"file": ("a.mp4", video.read_bytes())})
+    assert r.status_code == 200, r.text
+    assert r.json()["vocabulary"] == ["Schrödinger", "eigen value", "Hamiltonian"]
+    row = session_row(gateway.settings, r.json()["id"])
+    assert (row.requested_language, row.transcriber_model) == ("de", "multilingual")
+
+
+@pytest.mark.parametrize(
+    "form", [{"language": "xx"}, {"language": "German"}, {"model": "large-v3"}, {"vocabulary": "x" * 501}]
+)
+def test_upload_refuses_unknown_transcription_settings(
+    gateway: Gateway, video: Path, form: dict[str, str]
+) -> None:
+    code, body = post(gateway, video.read_bytes(), **form)
+    assert code == 422, body
+    assert gateway.client.get("/api/v1/sessions").json() == [] and staged(gateway) == []
+
+
 def test_uploads_are_rate_limited_like_other_work(tmp_path: Path, database_url: str, video: Path) -> None:
     gen = upload_gateway(tmp_path, database_url, rate_limit="1/minute")
     gw = next(gen)

@@ -116,7 +116,7 @@ class UploadSessionRequest(TranscriptionIn):
         return value.strip()
 
 
-class UploadFileForm(BaseModel):
+class UploadFileForm(TranscriptionIn):
     """The text parts of POST /upload-file (the file part is streamed, not modelled)."""
 
     name: Text = Field(min_length=1, max_length=300)
@@ -128,6 +128,11 @@ class UploadFileForm(BaseModel):
         if not value.strip():
             raise ValueError("name must not be blank")
         return value.strip()
+
+    @field_validator("vocabulary", mode="before")
+    @classmethod
+    def _one_term_per_line(cls, value: object) -> object:
+        return value.splitlines() if isinstance(value, str) else value
 
 
 class SessionOut(BaseModel):

@@ -66,6 +66,7 @@ def create_upload_session(
     sha256: str,
     filename: str,
     place: Callable[[int], None],
+    transcription: Mapping[str, object] | None = None,
 ) -> tuple[LectureSession, int]:
     """Insert a Pending session for an uploaded file; `place(id)` moves the file in before the job is queued."""
     existing = db.scalar(select(LectureSession.id).where(LectureSession.content_sha256 == sha256))
@@ -82,6 +83,7 @@ def create_upload_session(
         job_status=Status.PENDING,
         job_id=new_job_id(),
     )
+    set_transcription(session, transcription or {})
     db.add(session)
     try:
         db.flush()

@@ -17,10 +17,10 @@ from aiat_gateway.drive.download import format_size
 from aiat_gateway.drive.filenames import sanitize_filename, sniff_not_media
 from aiat_gateway.errors import DomainError
 
-FIELD_MAX_BYTES = 4096  # name and module are at most 300 characters
+FIELD_MAX_BYTES = 4096  # name and module are at most 300 characters, a vocabulary 500 (a few bytes each)
 MAX_PARTS = 8
 SNIFF_BYTES = 4096
-TEXT_FIELDS = ("name", "module")
+TEXT_FIELDS = ("name", "module", "vocabulary", "language", "model")
 # A staged file being received has its mtime kept at most this old (even while nothing reaches the disk:
 # the sniffing window and write buffers), so a sweep by another gateway sharing the store can tell it apart.
 TOUCH_SECONDS = 60.0
@@ -169,9 +169,12 @@ class UploadReceiver:
     def _part_end(self) -> None:
         if self._current is not None and self._current != "file":
             try:
-                self.fields[self._current] = self._text.decode("utf-8")
+                text = self._text.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise BadForm(f"the form field {self._current!r} is not UTF-8") from exc
+            if self._current == "vocabulary" and "vocabulary" in self.fields:  # repeated: one term each
+                text = self.fields["vocabulary"] + "\n" + text
+            self.fields[self._current] = text
         self._current = None
 
     def _end(self) -> None:

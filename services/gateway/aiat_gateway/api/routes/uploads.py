@@ -44,6 +44,15 @@ UPLOAD_FORM: dict[str, object] = {
                     "properties": {
                         "name": {"type": "string", "minLength": 1, "maxLength": 300},
                         "module": {"type": "string", "maxLength": 300},
+                        "vocabulary": {
+                            "type": "string",
+                            "description": "Course terms, one per line (or one per repeated part)",
+                        },
+                        "language": {
+                            "type": "string",
+                            "description": 'Language code, or "auto" to detect it',
+                        },
+                        "model": {"type": "string", "enum": ["default", "multilingual"]},
                         "file": {"type": "string", "format": "binary"},
                     },
                 }
@@ -93,7 +102,7 @@ def upload_limit(state: AppState) -> int:
     openapi_extra=UPLOAD_FORM,
 )
 async def upload_file(request: Request, state: State, background: BackgroundTasks) -> SessionOut:
-    """Create a session for an uploaded lecture file (multipart: name, module, file) and start processing it."""
+    """Create a session for an uploaded lecture file (multipart: name, module, vocabulary, language, model, file)."""
     max_bytes = upload_limit(state)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes + FORM_OVERHEAD:
@@ -138,8 +147,9 @@ def _create(state: AppState, form: UploadFileForm, receiver: UploadReceiver) -> 
 
     with state.session_factory() as db:
         try:
+            transcription = form.model_dump(include=set(logic.TRANSCRIPTION_COLUMNS), exclude_none=True)
             session, row_id = logic.create_upload_session(
-                db, form.name, form.module, receiver.sha256, receiver.filename or "", place
+                db, form.name, form.module, receiver.sha256, receiver.filename or "", place, transcription
             )
         except BaseException:
             for path in placed:  # the session was not committed: its file must not linger
