@@ -118,6 +118,9 @@ def test_no_committed_secrets_and_every_required_variable_is_documented() -> Non
     for name in set(REQUIRED.findall(text)) | {m for m, _ in DEFAULT.findall(text)}:
         assert name in example, f"{name} is not in .env.example"
     assert example["POSTGRES_PASSWORD"] == "", ".env.example must not carry a password"
+    media_secret = merged()["gateway"]["environment"]["AIAT_MEDIA_URL_SECRET"]
+    assert REQUIRED.fullmatch(media_secret), "AIAT_MEDIA_URL_SECRET must be required from .env"
+    assert example["AIAT_MEDIA_URL_SECRET"] == "", ".env.example must not carry a media URL secret"
 
 
 def test_worker_is_checked_on_its_health_endpoint() -> None:

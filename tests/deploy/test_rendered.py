@@ -88,6 +88,18 @@ def test_no_default_secrets(directory: Path) -> None:
 
 
 @dirs
+def test_every_gateway_replica_signs_media_urls_with_the_secret_the_operator_created(directory: Path) -> None:
+    gateway = next(
+        c for c in containers(find(render(directory), "Deployment", "aiat-gateway")) if c["name"] == "gateway"
+    )
+    (entry,) = [e for e in gateway.get("env", []) if e["name"] == "AIAT_MEDIA_URL_SECRET"]
+    assert entry == {
+        "name": "AIAT_MEDIA_URL_SECRET",
+        "valueFrom": {"secretKeyRef": {"name": "aiat-media-url-secret", "key": "secret"}},
+    }, "a value here would be committed; none at all leaves each pod a random secret of its own"
+
+
+@dirs
 def test_engines_have_grpc_probes_with_their_service_name(directory: Path) -> None:
     objs = render(directory)
     for name, (port, service) in ENGINES.items():

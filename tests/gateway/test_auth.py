@@ -164,6 +164,11 @@ def test_unusable_key_configuration_refuses_without_echoing_the_key(tmp_path: Pa
     empty.write_text("# no keys yet\n")
     with pytest.raises(AccessConfigError, match="refusing"):
         access_from_settings(settings(api_keys_file=empty, http_host="0.0.0.0"))
+    with pytest.raises(AccessConfigError, match="without AIAT_MEDIA_URL_SECRET"):
+        access_from_settings(settings(api_keys=KEY_A, http_host="0.0.0.0"))
+    shared = access_from_settings(settings(api_keys=KEY_A, http_host="0.0.0.0", media_url_secret="s" * 64))
+    assert shared.media_secret == b"s" * 64  # the same on every replica
+    assert access_from_settings(settings(api_keys=KEY_A)).media_secret  # loopback: one process, a random one
 
 
 def test_every_configured_key_is_compared_in_constant_time(

@@ -79,6 +79,16 @@ def test_gateway_refuses_an_open_api_off_loopback(clean_env: dict[str, str]) -> 
         assert "AIAT_API_KEYS" in result.stderr and "AIAT_AUTH_DISABLED=true" in result.stderr
 
 
+def test_gateway_with_keys_off_loopback_refuses_a_per_process_media_url_secret(
+    clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**clean_env, "AIAT_HTTP_HOST": "0.0.0.0", "AIAT_HTTP_PORT": str(free_port()), "AIAT_API_KEYS": KEY}
+    result = refused([sys.executable, "-m", "aiat_gateway.main", "serve"], env)
+    assert result.returncode == 2, result
+    assert "refusing to serve the API on 0.0.0.0 without AIAT_MEDIA_URL_SECRET" in result.stderr
+    assert KEY not in result.stderr + result.stdout
+
+
 def test_make_run_refuses_an_open_api_off_loopback_before_starting_anything(
     clean_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -156,8 +156,14 @@ def access_from_settings(settings: GatewaySettings) -> Access:
             "AIAT_API_KEYS_FILE (see README, Security), listen on 127.0.0.1, or set AIAT_AUTH_DISABLED=true "
             "if an authenticating proxy stands in front"
         )
-    limits = tuple(parse_many(settings.rate_limit)) if settings.rate_limit.strip() else ()
     secret = settings.media_url_secret.get_secret_value().encode()
+    if keys and not secret and not is_loopback(settings.http_host):
+        # Off loopback there may be several replicas; a per-process secret makes their media URLs disagree.
+        raise AccessConfigError(
+            f"refusing to serve the API on {settings.http_host} without AIAT_MEDIA_URL_SECRET: every gateway "
+            "replica must sign media URLs with the same secret (e.g. `openssl rand -hex 32`; see README, Media URLs)"
+        )
+    limits = tuple(parse_many(settings.rate_limit)) if settings.rate_limit.strip() else ()
     return Access(
         digests=tuple(_digest(k) for k in keys),
         limits=limits,
