@@ -123,7 +123,9 @@ SESSION_CASES = {
         Status.PENDING,
         True,
     ),
-    "finish_keeping_plan": SessionCase(finish_keeping_plan, frozenset({Status.TRANSCRIBING}), Status.FINISHED),
+    "finish_keeping_plan": SessionCase(
+        finish_keeping_plan, frozenset({Status.TRANSCRIBING}), Status.FINISHED
+    ),
 }
 
 

@@ -94,7 +94,11 @@ class GatewaySettings(AiatSettings):
     _grpc_tls: ClientTls | None = PrivateAttr(None)
 
     @field_validator(
-        "job_max_deliver", "worker_concurrency", "max_plan_snippets", "stack_max_restarts", "api_max_in_flight"
+        "job_max_deliver",
+        "worker_concurrency",
+        "max_plan_snippets",
+        "stack_max_restarts",
+        "api_max_in_flight",
     )
     @classmethod
     def _at_least_one(cls, value: int) -> int:
@@ -116,7 +120,9 @@ class GatewaySettings(AiatSettings):
             try:
                 parse_many(value)
             except ValueError as exc:
-                raise ValueError(f"not a rate limit such as '30/minute' or '10/second;500/hour': {exc}") from exc
+                raise ValueError(
+                    f"not a rate limit such as '30/minute' or '10/second;500/hour': {exc}"
+                ) from exc
         return value
 
     @field_validator("jobs_stream_replicas")
