@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return counter_video(tmp_path_factory.mktemp("media") / "lecture one.mp4", 2.0)
 
 
-def upload_gateway(tmp_path: Path, database_url: str, **extra: object) -> Iterator[Gateway]:
+def upload_gateway(tmp_path: Path, database_url: str, **extra: object) -> Generator[Gateway, None, None]:
     with NatsServer(tmp_path / "nats") as nats:
         values: dict[str, object] = {"api_keys": API_KEY, "rate_limit": "10000/minute", **extra}
         settings = make_settings(tmp_path, database_url, nats.url, **values)
