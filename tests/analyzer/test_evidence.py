@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -133,3 +135,25 @@ def test_cues_score_per_sentence(lecture: transcript_pb2.Transcript) -> None:
     scores = cue_scores(doc.sentences)
     opening = [i for i, s in enumerate(doc.sentences) if s.text.startswith(("Now let us", "Finally"))]
     assert scores[0] == 0.0 and all(scores[i] == 1.0 for i in opening)
+
+
+def test_snapping_moves_a_cut_to_a_nearby_slide_change_and_adds_none(
+    lecture: transcript_pb2.Transcript,
+) -> None:
+    """The words cut at the rocket topic; a slide changes one sentence earlier: the cut moves there.
+    Slides far from every cut (or snapping off) change nothing, and no cut is added."""
+    doc = build_document(lecture)
+    options = AnalyzeOptions(min_seconds=20, max_seconds=90, max_snippets=0)
+    plain = [c.first for c in EvidenceProposer(weights=EvidenceWeights()).propose(doc, options)]
+    assert len(plain) == 3
+    moved_to = plain[1] - 1
+    slides = (
+        SlideInfo(0.0, "A"),
+        SlideInfo(doc.sentences[moved_to].start, "B"),
+        SlideInfo(doc.sentences[3].start, "C"),
+    )
+    snapping = EvidenceProposer(weights=EvidenceWeights(slide_snap=30.0))
+    got = [c.first for c in snapping.propose(doc, replace(options, slides=slides))]
+    assert got == [0, moved_to, plain[2]]
+    off = EvidenceProposer(weights=EvidenceWeights()).propose(doc, replace(options, slides=slides))
+    assert [c.first for c in off] == plain

@@ -11,7 +11,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -58,7 +58,8 @@ class Evidence:
         """The weighted sum of the sources present (zeros when none is)."""
         total = np.zeros(n, dtype=np.float64)
         for name, scores in self.sources.items():
-            total += float(getattr(weights, name)) * scores
+            if name != "slide_at":  # where slides change: for snapping, not a bonus
+                total += float(getattr(weights, name)) * scores
         total[0] = 0.0
         return total
 
@@ -86,6 +87,38 @@ def slide_scores(doc: Document, slides: Sequence[SlideInfo], reach: float = 8.0,
         dist = abs(starts[i] - slide.start)
         if 0 < i and dist < reach:
             out[i] = max(out[i], novelty * (1.0 - dist / reach))
+    return out
+
+
+def snap_to_slides(
+    cuts: Sequence[int], slide_at: Scores, doc: Document, options: AnalyzeOptions, max_shift: float
+) -> list[int]:
+    """Each cut moved to the nearest sentence where a slide changes, within `max_shift` seconds.
+
+    Slides change several times per topic, so they do not add cuts; they only say where, near a cut
+    the words found, the lecturer actually moved on. A move that would make a span leave the length
+    range, or cross another cut, is not made.
+    """
+    sents = doc.sentences
+    marks = np.flatnonzero(slide_at > 0)
+    out = list(cuts)
+    for k in range(1, len(out)):
+        here = sents[out[k]].start
+        near = [int(m) for m in marks if abs(sents[int(m)].start - here) <= max_shift]
+        if not near:
+            continue
+        best = min(near, key=lambda m: abs(sents[m].start - here))
+        lo = out[k - 1]
+        hi = out[k + 1] if k + 1 < len(out) else len(sents)
+        if not lo < best < hi:
+            continue
+        first = sents[best - 1].end - sents[lo].start
+        second = sents[hi - 1].end - sents[best].start
+        if (
+            min(first, second) >= min(options.min_seconds, doc.duration)
+            and max(first, second) <= options.max_seconds
+        ):
+            out[k] = best
     return out
 
 
@@ -133,8 +166,9 @@ class EvidenceProposer:
             )
         if self.weights.reference > 0:
             ev.sources["reference"] = -advise.reference_scores(sents)
-        if self.weights.slide > 0 and len(slides) > 1:
+        if (self.weights.slide > 0 or self.weights.slide_snap > 0) and len(slides) > 1:
             ev.sources["slide"] = slide_scores(doc, slides)
+            ev.sources["slide_at"] = slide_scores(doc, [replace(s, title="", text="") for s in slides])
         return ev
 
     def table(self, doc: Document, options: AnalyzeOptions) -> SpanTable:
@@ -168,6 +202,8 @@ class EvidenceProposer:
             ev.bonus(self.weights, len(sents)),
             ev.span_bonus(table, self.weights.cohesion),
         )
+        if self.weights.slide_snap > 0 and "slide_at" in ev.sources:
+            cuts = snap_to_slides(cuts, ev.sources["slide_at"], doc, options, self.weights.slide_snap)
         bounds = [*cuts, len(sents)]
         return [
             Candidate(first=a, last=b - 1, start=sents[a].start, end=sents[b - 1].end)

@@ -14,6 +14,7 @@ class EvidenceWeights:
     pause: float = 0.0
     cue: float = 0.0
     slide: float = 0.0
+    slide_snap: float = 0.0  # seconds: move each cut to the nearest slide change within this distance
     reference: float = 0.0  # penalty for starting at a sentence that points back or continues
     meaning_window: int = 6  # sentences each side compared for the meaning shift
 
@@ -21,5 +22,7 @@ class EvidenceWeights:
 # Cues and cost tuned on the physics lectures (docs/benchmarks.md, Analyzer: both cross-validation halves
 # chose cue 0.6). The meaning dip did not help out of sample and is off; pauses have no data with real
 # timing and keep a conservative weight; slides are measured on generated slide lectures.
-DEFAULT_WEIGHTS = EvidenceWeights(meaning=0.0, cohesion=0.0, pause=0.5, cue=0.6, slide=1.0, reference=0.5)
+DEFAULT_WEIGHTS = EvidenceWeights(
+    meaning=0.0, cohesion=0.0, pause=0.5, cue=0.6, slide=0.0, slide_snap=45.0, reference=0.5
+)
 DEFAULT_COST_SCALE = 2.2
