@@ -50,6 +50,7 @@ class AnalyzerSettings(GrpcServiceSettings):
     pause_weight: float = DEFAULT_WEIGHTS.pause
     cue_weight: float = DEFAULT_WEIGHTS.cue
     slide_weight: float = DEFAULT_WEIGHTS.slide
+    slide_snap_seconds: float = DEFAULT_WEIGHTS.slide_snap  # move a cut to a slide change this near
     reference_weight: float = DEFAULT_WEIGHTS.reference
     # Slide detection in the request's video (media_path): on/off, frames sampled per second, OCR of titles.
     slides: bool = True
