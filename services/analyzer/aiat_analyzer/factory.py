@@ -79,5 +79,6 @@ def evidence_weights(settings: AnalyzerSettings) -> EvidenceWeights:
         pause=settings.pause_weight,
         cue=settings.cue_weight,
         slide=settings.slide_weight,
+        slide_snap=settings.slide_snap_seconds,
         reference=settings.reference_weight,
     )

@@ -87,6 +87,7 @@ class AnalyzerSettings(GrpcServiceSettings):
             self.cue_weight,
             self.slide_weight,
             self.reference_weight,
+            self.slide_snap_seconds,
         )
         if min(weights) < 0 or not 0 < self.slide_sample_fps <= 10:
             raise ValueError("evidence weights must not be negative; need 0 < slide_sample_fps <= 10")
