@@ -63,3 +63,24 @@ def test_a_killed_child_and_a_stopped_stack_take_their_grandchildren_along(tmp_p
         stack.stop()
         for pid in filter(running, grandchildren(pids)):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_engines_yield_the_cpu_to_the_api(tmp_path: Path) -> None:
+    settings = GatewaySettings(stack_engine_niceness=7)
+    stack = stack_module.Stack(grace=5, settings=settings)
+    assert {c.name: c.niceness for c in stack.children} == {
+        "transcriber": 7,
+        "analyzer": 7,
+        "renderer": 7,
+        "worker": 0,
+        "gateway": 0,
+    }
+    out = tmp_path / "nice"
+    child = stack_module.Child(
+        "engine-like",
+        [sys.executable, "-c", f"import os; open({str(out)!r}, 'w').write(str(os.nice(0)))"],
+        niceness=7,
+    )
+    stack._spawn(child)
+    assert child.proc is not None and child.proc.wait(10) == 0
+    assert int(out.read_text()) == os.nice(0) + 7

@@ -37,6 +37,7 @@ class Child:
     restarts: list[float] = field(default_factory=list)  # monotonic times of its restarts
     restart_at: float | None = None  # set while it waits out its backoff
     quiet: bool = False  # its output is dropped (nats-server)
+    niceness: int = 0  # added to its scheduling niceness (the engines yield the CPU to the API)
 
 
 def masked_url(url: str) -> str:
@@ -68,13 +69,20 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def children() -> list[Child]:
+def child_setup(parent: int, niceness: int) -> None:
+    """In the forked child, before exec: die with the stack, and lower its CPU priority by `niceness`."""
+    die_with_parent(parent)
+    if niceness:
+        os.nice(niceness)
+
+
+def children(engine_niceness: int = 0) -> list[Child]:
     """The processes of the stack, in start order (the gateway last, so it opens to a ready system)."""
     py = sys.executable
     return [
-        Child("transcriber", [py, "-m", "aiat_transcriber.server"]),
-        Child("analyzer", [py, "-m", "aiat_analyzer.server"]),
-        Child("renderer", [py, "-m", "aiat_renderer.server"]),
+        Child("transcriber", [py, "-m", "aiat_transcriber.server"], niceness=engine_niceness),
+        Child("analyzer", [py, "-m", "aiat_analyzer.server"], niceness=engine_niceness),
+        Child("renderer", [py, "-m", "aiat_renderer.server"], niceness=engine_niceness),
         Child("worker", [py, "-m", "aiat_gateway.worker.main"]),
         Child("gateway", [py, "-m", "aiat_gateway.main", "serve"]),
     ]
@@ -101,7 +109,7 @@ class Stack:
         self.max_restarts = settings.stack_max_restarts
         self.window = settings.stack_restart_window_seconds
         self.env: dict[str, str] = {}
-        self.children = children()
+        self.children = children(settings.stack_engine_niceness)
         self._stopping = False
 
     def start(self) -> None:
@@ -144,7 +152,7 @@ class Stack:
             stdout=out,
             stderr=out,
             start_new_session=True,
-            preexec_fn=lambda: die_with_parent(parent),
+            preexec_fn=lambda: child_setup(parent, child.niceness),
         )
         log.info("started %s (pid %d)", child.name, child.proc.pid)
 
