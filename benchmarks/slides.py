@@ -278,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if cv_pk:
         print(
-            f"{'with slides, weight cross-validated':40} {statistics.fmean(cv_pk):6.3f} {statistics.fmean(cv_wd):6.3f}  (chosen {chosen})"
+            f"{'with slides, snap cross-validated':40} {statistics.fmean(cv_pk):6.3f} {statistics.fmean(cv_wd):6.3f}  (chosen {chosen})"
         )
     worse = sum(r["pk45"] > r["pk0"] + 1e-9 for r in rows)
     print(
