@@ -157,3 +157,20 @@ def test_snapping_moves_a_cut_to_a_nearby_slide_change_and_adds_none(
     assert got == [0, moved_to, plain[2]]
     off = EvidenceProposer(weights=EvidenceWeights()).propose(doc, replace(options, slides=slides))
     assert [c.first for c in off] == plain
+
+
+def test_the_reference_penalty_keeps_a_cut_off_a_sentence_that_points_back() -> None:
+    """Where the words cut at a sentence opening 'It…', the penalty moves the cut to a clean start."""
+    body = "The ball rolls down the ramp and the ball speeds up on the ramp."
+    sentences = [body] * 18
+    options = AnalyzeOptions(min_seconds=30, max_seconds=90, max_snippets=0)
+    where = (
+        EvidenceProposer(weights=EvidenceWeights())
+        .propose(build_document(make_transcript(sentences)), options)[1]
+        .first
+    )
+    sentences[where] = "It rolls down the ramp and the ball speeds up on the ramp."
+    doc = build_document(make_transcript(sentences))
+    assert EvidenceProposer(weights=EvidenceWeights()).propose(doc, options)[1].first == where
+    penalised = EvidenceProposer(weights=EvidenceWeights(reference=0.5)).propose(doc, options)
+    assert len(penalised) == 2 and penalised[1].first != where
