@@ -49,7 +49,13 @@ def gateway(tmp_path: Path, database_url: str) -> Iterator[Gateway]:
     """The gateway on SQLite and on PostgreSQL, with its own NATS server (a stream per test), keys on."""
     with NatsServer(tmp_path / "nats") as nats:
         settings = make_settings(
-            tmp_path, database_url, nats.url, api_keys=API_KEY, rate_limit="10000/minute"
+            tmp_path,
+            database_url,
+            nats.url,
+            api_keys=API_KEY,
+            rate_limit="10000/minute",
+            # Load shedding has tests of its own; here parallel requests test the database, not admission.
+            api_max_in_flight=64,
         )
         app = create_app(settings)
         with TestClient(app, headers={"Authorization": f"Bearer {API_KEY}"}) as client:

@@ -46,10 +46,13 @@ fuzz_settings = settings(
 
 
 # Schema-valid values the API rejects on purpose (a link that is not Drive's, a limit over the setting) are
-# not failures; a schema-violating body too large to read is rejected with 413 before it is parsed.
+# not failures; a schema-violating body too large to read is rejected with 413 before it is parsed, and an
+# upload that is not multipart/form-data (no body at all, say) with 415.
 CHECKS = {
     "positive_data_acceptance": {"enabled": False},
-    "negative_data_rejection": {"expected-statuses": ["400", "401", "404", "409", "413", "422", "429"]},
+    "negative_data_rejection": {
+        "expected-statuses": ["400", "401", "404", "409", "413", "415", "422", "429"]
+    },
 }
 
 

@@ -30,5 +30,11 @@ if context.is_offline_mode():
 else:
     engine = make_engine(str(config.get_main_option("sqlalchemy.url")))
     with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # Batch mode rebuilds a table by copy, drop and rename: with foreign keys on, dropping `sessions`
+            # would cascade and delete every snippet and render task. The pragma only applies outside a
+            # transaction, so it is set before Alembic opens its own.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
         _run(conn)
     engine.dispose()
