@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from aiat.nats_server import NatsServer
+from tests.fakes.canary import Canary
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +77,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
     finally:
         _drop_postgres_db(server_url, name)
+
+
+@pytest.fixture
+def canary() -> Iterator[Canary]:
+    """A loopback HTTP server recording every request (hostile-media tests assert it receives none)."""
+    server = Canary()
+    yield server
+    server.close()

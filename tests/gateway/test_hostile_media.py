@@ -9,7 +9,6 @@ import signal
 import subprocess
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,38 +19,13 @@ from aiat_gateway.db.migrate import upgrade
 from aiat_gateway.db.models import Status
 from aiat_gateway.sessions import create_session
 from aiat_gateway.settings import GatewaySettings
+from tests.fakes.canary import Canary
 from tests.fakes.fake_drive import FakeDrive
 from tests.fixtures.media import counter_video
 from tests.gateway.conftest import make_settings
 from tests.gateway.worker.test_pipeline import FakeClients, run_job
 
 OTHER_SESSION = 999
-
-
-class Canary:
-    """An HTTP server on loopback that records every request it receives."""
-
-    def __init__(self) -> None:
-        hits: list[str] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                hits.append(self.path)
-                self.send_response(404)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.hits = hits
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class WatchedFile:
@@ -91,14 +65,6 @@ def sqlite_url(tmp_path: Path) -> str:
     url = f"sqlite:///{(tmp_path / 'aiat.db').as_posix()}"
     upgrade(url)
     return url
-
-
-@pytest.fixture
-def canary() -> Iterator[Canary]:
-    """The loopback canary."""
-    server = Canary()
-    yield server
-    server.close()
 
 
 async def run_download(

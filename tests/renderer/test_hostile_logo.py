@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import grpc
@@ -15,38 +13,9 @@ import pytest
 
 from aiat.media import ffmpeg_exe
 from aiat.renderer.v1 import renderer_pb2
+from tests.fakes.canary import Canary
 from tests.renderer.test_engine import NO_CAPTIONS, NO_INTRO, Stub, render
 from tests.renderer.test_layouts import frames
-
-
-class Canary:
-    """An HTTP server on loopback that records every request it receives."""
-
-    def __init__(self) -> None:
-        hits: list[str] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                hits.append(self.path)
-                self.send_response(404)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.hits = hits
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def canary() -> Iterator[Canary]:
-    """The loopback canary."""
-    server = Canary()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
 
 
 def still(path: Path, color: str, size: str) -> None:
