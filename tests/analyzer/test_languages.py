@@ -6,9 +6,10 @@ import threading
 
 import pytest
 
+from aiat_analyzer.combine import EvidenceProposer, EvidenceWeights, slide_scores
 from aiat_analyzer.languages import lexicon
 from aiat_analyzer.lexical import ExtractiveRefiner, LexicalProposer
-from aiat_analyzer.pipeline import PipelineEngine, RequestLimits
+from aiat_analyzer.pipeline import AnalyzeOptions, PipelineEngine, RequestLimits, SlideInfo, build_document
 from tests.analyzer.lectures import make_transcript
 
 LIMITS = RequestLimits(min_seconds=10.0, max_seconds=60.0, max_snippets=10, max_words=10_000)
@@ -74,3 +75,42 @@ def test_snippets_are_named_in_the_lectures_language(
         assert words & topic, item.name  # the topic's own words, in the lecture's language
         assert not words & stop, item.name
         assert item.summary in " ".join(sentences)
+
+
+RUSSIAN = [
+    "Сегодня мы говорим о фотосинтезе в зелёных растениях.",
+    "Фотосинтез превращает солнечный свет в химическую энергию растений.",
+    "Зелёные листья содержат хлорофилл, и хлорофилл поглощает свет.",
+    "Без хлорофилла растения не могут вести фотосинтез.",
+    "Вулкан выбрасывает лаву, пепел и горячие газы.",
+    "Лава вулкана выходит из магмы под земной корой.",
+    "Когда магма поднимается, вулкан начинает извержение.",
+    "Извержения вулканов меняют ландшафт вокруг вулкана.",
+    "Лава и пепел вулкана покрывают склоны горы.",
+    "Магма остывает, и лава вулкана становится камнем.",
+    "Учёные измеряют газы вулкана перед извержением.",
+    "После извержения магма снова копится под вулканом.",
+]
+
+
+def test_the_evidence_proposer_reads_words_in_the_lectures_language() -> None:
+    """Russian words (Snowball stems, Russian stop words) find the change of topic; the English
+    tokenizer sees no word of Cyrillic text and cuts by length alone."""
+    transcript = make_transcript(RUSSIAN)
+    transcript.language = "ru"
+    doc = build_document(transcript)
+    options = AnalyzeOptions(min_seconds=10.0, max_seconds=60.0, max_snippets=0)
+    cands = EvidenceProposer(weights=EvidenceWeights()).propose(doc, options)
+    assert [c.first for c in cands] == [0, 4]
+
+
+def test_slide_novelty_compares_stems_of_the_lectures_language() -> None:
+    """A Russian slide repeating the last one's words in other inflections is not new."""
+    transcript = make_transcript(RUSSIAN)
+    transcript.language = "ru"
+    doc = build_document(transcript)
+    slides = [
+        SlideInfo(0.0, "Энергия маятника", "маятник и пружина"),
+        SlideInfo(doc.sentences[4].start, "Энергии маятников", "пружины"),
+    ]
+    assert slide_scores(doc, slides)[4] == pytest.approx(0.0)

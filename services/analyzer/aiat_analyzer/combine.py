@@ -19,8 +19,9 @@ from numpy.typing import NDArray
 from aiat_analyzer import advise
 from aiat_analyzer.evidence import speech
 from aiat_analyzer.evidence.meaning import SentenceEncoder, depth_scores, model_zip
+from aiat_analyzer.languages import lexicon
 from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document, SlideInfo
-from aiat_analyzer.segmenter import SegmenterParams, SpanTable, content_terms, decode, span_table
+from aiat_analyzer.segmenter import SegmenterParams, SpanTable, decode, span_table
 from aiat_analyzer.weights import DEFAULT_COST_SCALE, DEFAULT_WEIGHTS, EvidenceWeights
 
 __all__ = ["DEFAULT_COST_SCALE", "DEFAULT_WEIGHTS", "Evidence", "EvidenceProposer", "EvidenceWeights"]
@@ -69,15 +70,17 @@ def slide_scores(doc: Document, slides: Sequence[SlideInfo], reach: float = 8.0,
 
     A lecturer shows several slides per topic, so a change counts by how new the slide's words are:
     the share of its OCR'd words (title and text) not on the `memory` slides before (slides without
-    text count fully), fading with the distance to the sentence start.
+    text count fully), fading with the distance to the sentence start. Words are compared as stems
+    of the transcript's language.
     """
+    terms = lexicon(doc.language).terms
     starts = np.array([s.start for s in doc.sentences], dtype=np.float64)
     out = np.zeros(len(starts), dtype=np.float64)
     if not len(starts):
         return out
     recent: list[set[str]] = []
     for k, slide in enumerate(slides):
-        words = set(content_terms(f"{slide.title} {slide.text}"))
+        words = set(terms(f"{slide.title} {slide.text}"))
         prev = set().union(*recent) if recent else set()
         novelty = 1.0 if not words or not prev else 1.0 - len(words & prev) / len(words)
         recent = [*recent[-(memory - 1) :], words] if memory > 1 else [words]
@@ -174,8 +177,9 @@ class EvidenceProposer:
     def table(self, doc: Document, options: AnalyzeOptions) -> SpanTable:
         """The DP's span scores for a document and length range."""
         sents = doc.sentences
+        terms = lexicon(doc.language or options.language).terms
         return span_table(
-            [content_terms(s.text) for s in sents],
+            [terms(s.text) for s in sents],
             [s.start for s in sents],
             [s.end for s in sents],
             min(options.min_seconds, doc.duration),
