@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from aiat_analyzer.naming import Label, label_segments, length_fit, surface_forms, trim_sentence
+from aiat_analyzer.naming import (
+    Label,
+    label_segments,
+    length_fit,
+    real_title,
+    slide_name,
+    slide_titles,
+    surface_forms,
+    trim_sentence,
+)
 from tests.analyzer.lectures import TOPICS
 
 
@@ -50,3 +59,28 @@ def test_a_label_defaults_to_keep_and_no_merge() -> None:
     """The one Label type: the model's verdict fields default to 'keep, new topic'."""
     label = Label("Name", "Summary.", 0.5, "why")
     assert label.keep and not label.same_topic
+
+
+def test_a_real_slide_title_is_kept_and_noise_or_a_generic_title_is_not() -> None:
+    """OCR noise, bare numbers and titles such as 'Outline' or 'Questions?' name nothing."""
+    assert real_title("  Newton's  2nd Law: ") == "Newton's 2nd Law"
+    assert real_title("光合作用") == "光合作用"
+    for noise in ("", "12", "| ~ — ||", "a b c d", "Outline", "Questions?", "x" * 90, "3.14 = 2 x 1.57"):
+        assert real_title(noise) is None, noise
+
+
+SLIDES = [(0.0, "Forces"), (10.0, "Forces"), (30.0, "Energy"), (40.0, "12"), (80.0, "Momentum")]
+
+
+def test_slide_titles_rank_by_time_on_screen_within_the_span() -> None:
+    """A build's slides count together; noise and slides outside the span are left out."""
+    assert slide_titles(SLIDES, 5.0, 60.0) == [("Forces", 25.0), ("Energy", 10.0)]
+    assert slide_name(SLIDES, 5.0, 60.0) == "Forces"
+    assert slide_name(SLIDES, 50.0, 100.0) == "Momentum"  # 20 s of 50: the untitled slide does not count
+
+
+def test_a_title_on_screen_for_less_than_a_quarter_names_nothing() -> None:
+    """A slide shown only at the end of a segment is not what the segment teaches."""
+    assert slide_name([(0.0, ""), (190.0, "Late topic")], 0.0, 200.0) is None
+    assert slide_name([(0.0, ""), (140.0, "Late topic")], 0.0, 200.0) == "Late topic"
+    assert slide_name([], 0.0, 200.0) is None

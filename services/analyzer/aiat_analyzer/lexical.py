@@ -52,7 +52,7 @@ class ExtractiveRefiner:
         progress: ProgressFn,
         cancel: threading.Event,
     ) -> list[PlanItem]:
-        """One item per candidate, scored by cohesion, length fit and focus terms."""
+        """One item per candidate, scored by cohesion, length fit and focus terms; named after its slide if titled."""
         texts = [[s.text for s in doc.sentences[c.first : c.last + 1]] for c in candidates]
         labels = naming.label_segments(
             texts,
@@ -62,12 +62,19 @@ class ExtractiveRefiner:
             options.focus,
             doc.language or options.language,
         )
-        return [
-            PlanItem(
-                start=c.start, end=c.end, name=lb.name, summary=lb.summary, score=lb.score, reason=lb.reason
+        slides = [(s.start, s.title) for s in options.slides]
+        items: list[PlanItem] = []
+        for c, lb in zip(candidates, labels, strict=True):
+            name, reason = lb.name, lb.reason
+            title = naming.slide_name(slides, c.start, c.end)
+            if title is not None:  # the lecturer's own title for what is on screen most of the time
+                name, reason = title, f"{reason}; named after its slide (keywords: {lb.name})"
+            items.append(
+                PlanItem(
+                    start=c.start, end=c.end, name=name, summary=lb.summary, score=lb.score, reason=reason
+                )
             )
-            for c, lb in zip(candidates, labels, strict=True)
-        ]
+        return items
 
     def load(self) -> None:
         """Nothing to open."""

@@ -10,6 +10,26 @@ from dataclasses import dataclass
 from aiat_analyzer.languages import TOKEN, lexicon
 
 SUMMARY_CHARS = 220
+TITLE_CHARS = 70
+# A slide title names a segment only when its slides fill at least this share of it.
+MIN_TITLE_SHARE = 0.25
+# Titles that say where the lecture is, not what a segment teaches.
+GENERIC_TITLES = frozenset(
+    {
+        "outline",
+        "agenda",
+        "contents",
+        "table of contents",
+        "overview",
+        "questions",
+        "any questions",
+        "q&a",
+        "thank you",
+        "thanks",
+        "the end",
+        "references",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -106,3 +126,44 @@ def label_segments(
             Label(name=name, summary=summary, score=round(min(1.0, max(0.0, score)), 3), reason=reason)
         )
     return labels
+
+
+def real_title(text: str) -> str | None:
+    """An OCR'd slide title cleaned up, or None for noise, a bare number or a generic title."""
+    title = " ".join(text.split()).strip(" .:;,-–—|•·")
+    if not 3 <= len(title) <= TITLE_CHARS or title.casefold().rstrip("?!") in GENERIC_TITLES:
+        return None
+    tokens = title.split()
+    wordy = [t for t in tokens if sum(ch.isalpha() for ch in t) >= 2]
+    letters = sum(ch.isalpha() for ch in title)
+    if not wordy or 2 * len(wordy) < len(tokens) or letters < 0.6 * sum(not ch.isspace() for ch in title):
+        return None  # mostly symbols, digits or one-letter fragments: OCR noise
+    return title
+
+
+def slide_titles(
+    slides: Sequence[tuple[float, str]], start: float, end: float, limit: int = 4
+) -> list[tuple[str, float]]:
+    """Real titles of the slides shown within [start, end), with their seconds on screen, longest first.
+
+    `slides` are (start, title) in time order, each shown until the next one starts (the last until
+    `end`); slides sharing a title (builds, continued slides) count together.
+    """
+    shown: dict[str, tuple[str, float]] = {}
+    for k, (at, title) in enumerate(slides):
+        until = slides[k + 1][0] if k + 1 < len(slides) else end
+        seconds = min(until, end) - max(at, start)
+        clean = real_title(title) if seconds > 0 else None
+        if clean is not None:
+            first, total = shown.get(clean.casefold(), (clean, 0.0))
+            shown[clean.casefold()] = (first, total + seconds)
+    ranked = sorted(shown.values(), key=lambda ts: -ts[1])
+    return ranked[:limit]
+
+
+def slide_name(slides: Sequence[tuple[float, str]], start: float, end: float) -> str | None:
+    """The title shown longest within [start, end) when it fills a quarter of it; else None."""
+    titles = slide_titles(slides, start, end, limit=1)
+    if titles and end > start and titles[0][1] >= MIN_TITLE_SHARE * (end - start):
+        return titles[0][0]
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -14,7 +15,7 @@ from aiat_analyzer.lexical import ExtractiveRefiner, LexicalProposer
 from aiat_analyzer.llm.refiner import LlmRefiner, assemble, combine
 from aiat_analyzer.llm.vllm import VllmBackend
 from aiat_analyzer.naming import Label
-from aiat_analyzer.pipeline import Candidate, build_document
+from aiat_analyzer.pipeline import Candidate, SlideInfo, build_document
 from aiat_analyzer.settings import AnalyzerSettings
 from tests.fakes.fake_openai import FakeOpenAI, fake_openai_server
 
@@ -95,3 +96,23 @@ def test_assemble_merges_adjacent_candidates_within_max_and_never_drops_all() ->
     assert len(assemble(cands, lab, max_seconds=250, merge=False)) == 3
     dropped = [Label(x, "", 0.5, "", keep=False) for x in "ABCD"]
     assert [it.name for it in assemble(cands, dropped, 250, True)] == list("ABCD")
+
+
+def test_slide_titles_reach_the_model_as_name_candidates(
+    refiner: tuple[LlmRefiner, FakeOpenAI], lecture: transcript_pb2.Transcript
+) -> None:
+    """Each window lists the titles shown in its candidate; the instructions say to prefer them as names."""
+    llm, fake = refiner
+    options = request_limits(AnalyzerSettings(engine="lexical", min_seconds=20, max_seconds=90)).resolve()
+    doc = build_document(lecture)
+    candidates = LexicalProposer().propose(doc, options)
+    llm.refine(doc, candidates, options, lambda *a: None, threading.Event())
+    assert all("slide titles" not in r["messages"][1]["content"] for r in fake.requests)
+    assert "name candidates" not in fake.requests[0]["messages"][0]["content"]
+    fake.requests.clear()
+    slides = (SlideInfo(0.0, "Light and Leaves"), SlideInfo(candidates[1].start, 'Rocket "Orbits"'))
+    llm.refine(doc, candidates, replace(options, slides=slides), lambda *a: None, threading.Event())
+    own = sorted(r["messages"][1]["content"].split("[1]")[1] for r in fake.requests)  # not the context
+    assert "name candidates" in fake.requests[0]["messages"][0]["content"]
+    assert sum('slide titles: "Light and Leaves"\n' in u for u in own) == 1
+    assert sum("slide titles: \"Rocket 'Orbits'\"\n" in u for u in own) == 2  # shown until the end

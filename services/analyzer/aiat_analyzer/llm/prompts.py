@@ -52,6 +52,7 @@ class Excerpt:
     end: float
     keywords: Sequence[str]
     sentences: Sequence[str]  # opening, a central one, closing (fewer for short candidates)
+    slide_titles: Sequence[str] = ()  # titles of the slides shown in it, longest on screen first
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,14 @@ def _clip(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 def make_excerpt(
-    sentences: Sequence[str], start: float, end: float, keywords: Sequence[str], language: str = ""
+    sentences: Sequence[str],
+    start: float,
+    end: float,
+    keywords: Sequence[str],
+    language: str = "",
+    slide_titles: Sequence[str] = (),
 ) -> Excerpt:
-    """Opening, most central and closing sentence of a candidate (its keywords picked by the caller)."""
+    """Opening, most central and closing sentence of a candidate (its keywords and slide titles picked by the caller)."""
     if len(sentences) <= 3:
         picked = list(sentences)
     else:
@@ -98,7 +104,8 @@ def make_excerpt(
 
         middle = max(inner, key=centrality)
         picked = [sentences[0], sentences[middle], sentences[-1]]
-    return Excerpt(start=start, end=end, keywords=list(keywords), sentences=[_clip(s) for s in picked])
+    titles = [_clip(t, NAME_CHARS) for t in slide_titles]
+    return Excerpt(start, end, list(keywords), [_clip(s) for s in picked], titles)
 
 
 def keywords_per_candidate(
@@ -151,7 +158,7 @@ def response_schema(n: int, merge: bool) -> dict[str, Any]:
     }
 
 
-def system_prompt(language: str, focus: str, merge: bool) -> str:
+def system_prompt(language: str, focus: str, merge: bool, slides: bool = False) -> str:
     """Instructions shared by every window of one request."""
     lines = [
         "You prepare short video clips from a recorded lecture. The transcript was already cut into "
@@ -163,6 +170,12 @@ def system_prompt(language: str, focus: str, merge: bool) -> str:
         "- summary: one sentence (at most 25 words) saying what a viewer learns; "
         "do not begin with 'The segment' or 'This segment'.",
     ]
+    if slides:
+        lines.insert(
+            3,
+            "- name candidates: where a segment lists slide titles (the lecturer's own, longest shown first), "
+            "use one of them as its name when it says what the segment teaches.",
+        )
     if merge:
         lines.append(
             "- same_topic: true only when the segment clearly continues the topic of the segment just "
@@ -188,6 +201,8 @@ def system_prompt(language: str, focus: str, merge: bool) -> str:
 def _describe(label: str, ex: Excerpt) -> str:
     minutes = (ex.end - ex.start) / 60
     parts = [f"{label} {_clock(ex.start)}-{_clock(ex.end)} ({minutes:.1f} min)"]
+    if ex.slide_titles:
+        parts.append("slide titles: " + ", ".join(f'"{t}"' for t in ex.slide_titles))
     if ex.keywords:
         parts.append("keywords: " + ", ".join(ex.keywords))
     names = ("opening", "middle", "closing") if len(ex.sentences) == 3 else ("sentence",) * len(ex.sentences)
@@ -207,11 +222,17 @@ def user_prompt(window: Window, title: str = "", module: str = "") -> str:
 
 
 def messages(
-    window: Window, language: str, focus: str, merge: bool, title: str = "", module: str = ""
+    window: Window,
+    language: str,
+    focus: str,
+    merge: bool,
+    title: str = "",
+    module: str = "",
+    slides: bool = False,
 ) -> Messages:
-    """Chat messages for one window."""
+    """Chat messages for one window (`slides`: the lecture has slides, so titles may be listed)."""
     return [
-        {"role": "system", "content": system_prompt(language, focus, merge)},
+        {"role": "system", "content": system_prompt(language, focus, merge, slides)},
         {"role": "user", "content": user_prompt(window, title, module)},
     ]
 

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiat.errors import Cancelled
+from aiat_analyzer import naming
 from aiat_analyzer.llm import prompts
 from aiat_analyzer.llm.chat import ChatBackend, LlmOutputError
 from aiat_analyzer.llm.prompts import Window
@@ -64,8 +65,16 @@ class LlmRefiner:
         texts = [[s.text for s in doc.sentences[c.first : c.last + 1]] for c in candidates]
         language = doc.language or options.language
         keywords = prompts.keywords_per_candidate(texts, language=language)
+        slides = [(s.start, s.title) for s in options.slides]
         excerpts = [
-            prompts.make_excerpt(t, c.start, c.end, kw, language)
+            prompts.make_excerpt(
+                t,
+                c.start,
+                c.end,
+                kw,
+                language,
+                [name for name, _ in naming.slide_titles(slides, c.start, c.end)],
+            )
             for t, c, kw in zip(texts, candidates, keywords, strict=True)
         ]
         bounds = [(i, min(i + self.window, len(candidates))) for i in range(0, len(candidates), self.window)]
@@ -98,7 +107,13 @@ class LlmRefiner:
     ) -> WindowResult:
         n = len(window.excerpts)
         msgs = prompts.messages(
-            window, options.language, options.focus, self.merge, options.title, options.module
+            window,
+            options.language,
+            options.focus,
+            self.merge,
+            options.title,
+            options.module,
+            slides=any(s.title for s in options.slides),
         )
         schema = prompts.response_schema(n, self.merge)
         max_tokens = min(self.max_tokens, 40 + TOKENS_PER_LABEL * n)
