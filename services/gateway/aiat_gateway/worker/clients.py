@@ -48,9 +48,13 @@ def channel_options(lb_policy: str = "round_robin") -> list[tuple[str, str | int
 
 
 def step_error(service: str, exc: grpc.aio.AioRpcError) -> StepError:
-    """Translate a gRPC error into a user-facing step error."""
+    """Translate a gRPC error into a user-facing step error, named by its service once."""
     code = exc.code()
-    return StepError(f"{service}: {exc.details() or code.name} ({code.name})", code in PERMANENT_CODES)
+    detail = exc.details() or code.name
+    # The services' own messages may already name them ("renderer: internal error …", "renderer is busy").
+    if not detail.startswith((f"{service}:", f"{service} ")):
+        detail = f"{service}: {detail}"
+    return StepError(f"{detail} ({code.name})", code in PERMANENT_CODES)
 
 
 async def _final(
