@@ -322,20 +322,29 @@ def requeue_task(db: Session, task_id: str, claim_id: str) -> Transition:
 
 
 def succeed_task(
-    db: Session, task_id: str, claim_id: str, snippet_id: int, storage_link: str, output_path: str
+    db: Session,
+    task_id: str,
+    claim_id: str,
+    snippet_id: int,
+    storage_link: str,
+    output_path: str,
+    framing: dict[str, object] | None = None,
 ) -> Transition:
-    """STARTED -> SUCCESS, recording the file on the snippet in the same transaction."""
+    """STARTED -> SUCCESS, recording the file (and how it was framed) on the snippet in the same transaction."""
     values = {
         "status": TaskStatus.SUCCESS,
         "result": RENDERED,
         "error": None,
         "progress": 1.0,
         "output_path": output_path,
+        "framing": framing,
         "finished_at": utcnow(),
     }
     transition = _task(db, task_id, _held(claim_id, SUCCEED_TASK_FROM), values)
     if transition.applied:
-        db.execute(update(Snippet).where(Snippet.id == snippet_id).values(storage_link=storage_link))
+        db.execute(
+            update(Snippet).where(Snippet.id == snippet_id).values(storage_link=storage_link, framing=framing)
+        )
     return transition
 
 

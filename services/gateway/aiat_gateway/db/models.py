@@ -148,6 +148,8 @@ class Snippet(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The analyzer's advisories: [{kind, message, suggested_start?, suggested_end?}]; none for a person's plan.
     advisories: Mapped[list[dict[str, object]] | None] = mapped_column(JSON, nullable=True)
+    # How its rendered file framed the source: {layout, slide, speaker} (regions in source pixels or null).
+    framing: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
 
     session: Mapped[LectureSession] = relationship(back_populates="snippets")
 
@@ -181,6 +183,8 @@ class RenderTask(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     options_json: Mapped[str] = mapped_column(Text, default="{}")
     output_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    # The renderer's framing of a successful render: {layout, slide, speaker} as on the snippet.
+    framing: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
