@@ -198,6 +198,8 @@ class SnippetOut(BaseModel):
     storage_link: str | None = None
     created_at: dt.datetime
     advisories: list[AdvisoryOut] = []
+    # Set once rendered: the layout and regions its file used (a render task's `framing`).
+    framing: FramingOut | None = None
 
     @field_validator("advisories", mode="before")
     @classmethod
@@ -235,6 +237,40 @@ class PlanIn(BaseModel):
     base_version: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 
+# Regions are in source pixels; no video the pipeline takes is this large (8K is 7680 wide).
+MAX_REGION_PIXELS = 16_384
+Pixel = Annotated[int, Field(strict=True, ge=0, le=MAX_REGION_PIXELS)]
+Extent = Annotated[int, Field(strict=True, gt=0, le=MAX_REGION_PIXELS)]
+
+
+class RegionIn(BaseModel):
+    """A rectangle of the source video in pixels: top-left corner and size (the renderer clips it to the frame)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    x: Pixel
+    y: Pixel
+    w: Extent
+    h: Extent
+
+
+class RegionOut(BaseModel):
+    """A rectangle of the source video in pixels."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+class FramingOut(BaseModel):
+    """How a render framed the source: the layout used (crop, fit or stack) and the slide and speaker regions."""
+
+    layout: str
+    slide: RegionOut | None = None
+    speaker: RegionOut | None = None
+
+
 class ProcessIn(BaseModel):
     """Optional render options for POST /snippets/{id}/process (defaults from settings)."""
 
@@ -242,6 +278,9 @@ class ProcessIn(BaseModel):
     captions: StrictBool | None = None  # strict: 0 or "yes" are not booleans
     intro: StrictBool | None = None
     layout: Layout | None = None
+    # Corrections of the detected regions, e.g. from a render's `framing`; unset = detected from the video.
+    slide: RegionIn | None = None
+    speaker: RegionIn | None = None
 
 
 class ProcessOut(BaseModel):
@@ -262,3 +301,5 @@ class TaskOut(BaseModel):
     snippet_id: int | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # On SUCCESS: the layout the renderer used and the slide/speaker regions, detected or given (source pixels).
+    framing: FramingOut | None = None

@@ -226,6 +226,8 @@ class RenderRunner:
             style=renderer_pb2.RenderStyle(
                 aspect=aspect.proto,
                 layout=Layout(opts["layout"]).proto if "layout" in opts else None,
+                slide=_region(opts.get("slide")),
+                speaker=_region(opts.get("speaker")),
                 intro=renderer_pb2.Intro(enabled=intro),
                 captions=renderer_pb2.Captions(enabled=captions, highlight_words=True, write_srt=captions),
             ),
@@ -257,8 +259,9 @@ class RenderRunner:
             private = self.store.resolve(output_rel)
             public = private.with_name(filename)
             done = lifecycle.succeed_task(
-                db, inputs.task_id, claim_id, inputs.snippet_id, filename, self.store.relative(public)
-            )
+                db, inputs.task_id, claim_id, inputs.snippet_id, filename, self.store.relative(public),
+                framing(result),
+            )  # fmt: skip
             if done.applied:  # a failed rename rolls the transition back with the transaction
                 os.replace(private, public)
                 if private.with_suffix(".srt").exists():
@@ -286,3 +289,22 @@ class RenderRunner:
             log.info("task %s: another delivery holds it now; not failing it", task_id)
             return
         await self._fail(task_id, claim_id, message)
+
+
+def _region(value: object) -> renderer_pb2.Region | None:
+    """A region of the task's options ({x, y, w, h}, validated by the API) as the renderer takes it."""
+    if not isinstance(value, dict):
+        return None
+    return renderer_pb2.Region(x=int(value["x"]), y=int(value["y"]), w=int(value["w"]), h=int(value["h"]))
+
+
+def framing(result: renderer_pb2.RenderResult) -> dict[str, object] | None:
+    """The layout and regions (source pixels, None when unset) a render used, as stored and shown by REST."""
+    layout = Layout.from_proto(result.layout)
+    if layout is None:
+        return None  # a renderer from before layouts reports none
+
+    def region(r: renderer_pb2.Region) -> dict[str, int] | None:
+        return {"x": r.x, "y": r.y, "w": r.w, "h": r.h} if r.w > 0 and r.h > 0 else None
+
+    return {"layout": layout.value, "slide": region(result.slide), "speaker": region(result.speaker)}

@@ -11,7 +11,7 @@ from aiat_gateway.api.background import publish_now
 from aiat_gateway.api.deps import Db, RowId, State, TaskId
 from aiat_gateway.errors import Conflict, NotFound
 from aiat_gateway.naming import is_public_output_name
-from aiat_gateway.schemas import ProcessIn, ProcessOut, SnippetOut, TaskOut
+from aiat_gateway.schemas import FramingOut, ProcessIn, ProcessOut, SnippetOut, TaskOut
 
 router = APIRouter(tags=["snippets"])
 output_router = APIRouter(tags=["output"])
@@ -30,6 +30,7 @@ def task_status(task_id: TaskId, db: Db) -> TaskOut:
         snippet_id=task.snippet_id,
         created_at=task.created_at,
         updated_at=task.updated_at,
+        framing=FramingOut.model_validate(task.framing) if task.framing else None,
     )
 
 
