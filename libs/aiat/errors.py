@@ -29,6 +29,12 @@ class Overloaded(EngineError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
+class DiskFull(EngineError):
+    """A file could not be written: the store's filesystem is full (ENOSPC) or a size limit was hit (EFBIG)."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
 class Cancelled(EngineError):
     """The work was stopped because the caller went away or its deadline passed."""
 

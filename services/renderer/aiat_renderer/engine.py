@@ -11,14 +11,21 @@ from pathlib import Path
 from typing import Protocol
 
 from aiat.aspect import Aspect
-from aiat.errors import Cancelled, EngineUnavailable, InvalidInput, MediaNotFound, StartupError
+from aiat.errors import Cancelled, DiskFull, EngineUnavailable, InvalidInput, MediaNotFound, StartupError
 from aiat.framing import Layout
 from aiat.media import MediaInfo, ffmpeg_exe, probe, store_media, store_path
 from aiat.safe_media import ffmpeg_input_args
 from aiat.store import MediaStore
 from aiat_renderer import captions
 from aiat_renderer.encoders import Encoder, detect_encoder
-from aiat_renderer.ffmpeg import ffmpeg_colors, probe_image, run_ffmpeg, write_text
+from aiat_renderer.ffmpeg import (
+    DISK_FULL_ERRNOS,
+    DISK_FULL_MESSAGE,
+    ffmpeg_colors,
+    probe_image,
+    run_ffmpeg,
+    write_text,
+)
 from aiat_renderer.filters import GraphSpec, TextLine, ass_color, build_graph, parse_color
 from aiat_renderer.fonts import font_family, font_for_text, resolve_font
 from aiat_renderer.layout import (
@@ -149,18 +156,12 @@ class FfmpegEngine:
         output_file(store, Path(spec.output_path).with_suffix(".srt").as_posix(), "output_path (its .srt)")
         if output == store_path(store, spec.source_path, "source_path"):
             raise InvalidInput("output_path must differ from source_path")
-        with tempfile.TemporaryDirectory(prefix="aiat-render-") as tmp:
-            work = Path(tmp)
-            command = self.command(spec, work, cancel)
-            with store.atomic_path(spec.output_path) as part:
-                run_ffmpeg(
-                    [*command.args, str(part)], command.total, on_progress, cancel, work / "ffmpeg.log"
-                )
-                info = probe(part)
-            srt_rel = ""
-            if command.srt is not None:
-                srt_rel = str(Path(spec.output_path).with_suffix(".srt").as_posix())
-                store.write_bytes_atomic(srt_rel, command.srt.encode())
+        try:
+            command, info, srt_rel = self._write(spec, store, on_progress, cancel)
+        except OSError as exc:
+            if exc.errno in DISK_FULL_ERRNOS:
+                raise DiskFull(DISK_FULL_MESSAGE) from exc
+            raise
         on_progress(RenderProgress(command.total, command.total, "done"))
         framing = command.framing
         assert framing is not None
@@ -177,6 +178,30 @@ class FfmpegEngine:
             speaker=framing.speaker,
             analysis_seconds=framing.analysis_seconds,
         )
+
+    def _write(
+        self, spec: RenderSpec, store: MediaStore, on_progress: ProgressFn, cancel: threading.Event
+    ) -> tuple[FfmpegCommand, MediaInfo, str]:
+        """Encode to a temporary file beside the output, then publish the .srt and the .mp4; nothing on failure."""
+        srt_rel = Path(spec.output_path).with_suffix(".srt").as_posix()
+        with tempfile.TemporaryDirectory(prefix="aiat-render-") as tmp:
+            work = Path(tmp)
+            command = self.command(spec, work, cancel)
+            srt: Path | None = None
+            try:
+                with store.atomic_path(spec.output_path) as part:
+                    run_ffmpeg(
+                        [*command.args, str(part)], command.total, on_progress, cancel, work / "ffmpeg.log"
+                    )
+                    info = probe(part)
+                    if command.srt is not None:
+                        # Before the .mp4's rename, so an .srt that does not fit leaves no new .mp4 either.
+                        srt = store.write_bytes_atomic(srt_rel, command.srt.encode())
+            except BaseException:
+                if srt is not None:  # the .mp4 was not renamed: no .srt without its video
+                    srt.unlink(missing_ok=True)
+                raise
+        return command, info, srt_rel if srt is not None else ""
 
     def command(self, spec: RenderSpec, work: Path, cancel: threading.Event | None = None) -> FfmpegCommand:
         """Validate the spec against its media and build the ffmpeg command; writes text files into `work`."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -9,9 +12,15 @@ from pathlib import Path
 
 import av
 
-from aiat.errors import Cancelled, EngineError, InvalidInput
+from aiat.errors import Cancelled, DiskFull, EngineError, InvalidInput
+from aiat.procs import dying_with_this_process
 from aiat.safe_media import IMAGE_DEMUXERS, RefusedMedia, ffmpeg_input_args, open_media
 from aiat_renderer.spec import ProgressFn, RenderProgress
+
+DISK_FULL_MESSAGE = "the server ran out of disk space while rendering the snippet"
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+# How ffmpeg reports those errnos in its log (strerror text).
+_DISK_FULL_TEXT = tuple(os.strerror(code) for code in sorted(DISK_FULL_ERRNOS))
 
 
 def ffmpeg_colors(ffmpeg: str) -> dict[str, str]:
@@ -63,9 +72,19 @@ def write_text(work: Path, name: str, text: str) -> Path:
 def run_ffmpeg(
     args: list[str], total: float, on_progress: ProgressFn, cancel: threading.Event, log_path: Path
 ) -> None:
-    """Run ffmpeg, reporting progress from `-progress pipe:1`; kill it as soon as `cancel` is set."""
+    """Run ffmpeg, reporting progress from `-progress pipe:1`; kill it as soon as `cancel` is set.
+
+    DiskFull when it could not write its output (no space, or a file size limit); ffmpeg dies with
+    this process: this thread waits for it, so the kernel's parent-death signal is the right one.
+    """
     with open(log_path, "wb") as err:
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen(
+            dying_with_this_process(args),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
 
         def watch() -> None:
             while proc.poll() is None:
@@ -93,5 +112,9 @@ def run_ffmpeg(
     if cancel.is_set():
         raise Cancelled("render cancelled; ffmpeg stopped")
     if proc.returncode != 0:
-        tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+        text = log_path.read_text(errors="replace")
+        # Killed by SIGXFSZ: a file size limit (RLIMIT_FSIZE) under the signal's default action.
+        if proc.returncode == -signal.SIGXFSZ or any(t in text for t in _DISK_FULL_TEXT):
+            raise DiskFull(DISK_FULL_MESSAGE)
+        tail = text.strip().splitlines()[-5:]
         raise EngineError(f"ffmpeg failed (exit {proc.returncode}): {' | '.join(tail)}")
