@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from prometheus_client import Gauge, Info
 
 from aiat.errors import StartupError
+from aiat.procs import dying_with_this_process
 from aiat_renderer.settings import RendererSettings
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,13 @@ def trial_encode(ffmpeg: str, encoder: Encoder, timeout: float) -> str | None:
         *encoder.args, "-pix_fmt", "yuv420p", "-f", "null", "-",
     ]  # fmt: skip
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            dying_with_this_process(cmd),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{exc.__class__.__name__}: {exc}"
     if done.returncode != 0:
