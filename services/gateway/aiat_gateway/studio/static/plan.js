@@ -5,7 +5,7 @@ let nextKey = 1;
 export function fromServer(snippets) {
   return snippets
     .map((s) => ({ key: nextKey++, id: s.id, name: s.name, summary: s.summary || "", start: s.start, end: s.end,
-      score: s.score, reason: s.reason, storage_link: s.storage_link, origin: s.origin }))
+      score: s.score, reason: s.reason, storage_link: s.storage_link, framing: s.framing, origin: s.origin }))
     .sort((a, b) => a.start - b.start);
 }
 

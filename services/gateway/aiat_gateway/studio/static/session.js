@@ -291,6 +291,11 @@ async function load(id, node, cleanups) {
   const intro = h("input", { id: "render-intro", type: "checkbox" });
   const layout = h("select", { id: "render-layout" }, ["auto", "crop", "fit", "stack"].map((a) => h("option", { value: a }, a)));
   const renderOut = h("div", { class: "render-out", "aria-live": "polite" });
+  // The slide and speaker regions (source pixels) a render used, shown and corrected for the next one.
+  const regions = { slide: regionInputs("slide"), speaker: regionInputs("speaker") };
+  const useRegions = h("input", { id: "render-regions", type: "checkbox" });
+  const framingNote = h("p", { id: "framing", class: "muted" });
+  let framingShown = "";
   const renderNote = h("p", { class: "muted" });
   const renderOne = h("button", { type: "button", id: "render-one", onclick: () => render([plan[selected]]) }, "Render selected");
   const renderAll = h("button", { type: "button", id: "render-all", onclick: () => render(plan) }, "Render all");
@@ -298,6 +303,12 @@ async function load(id, node, cleanups) {
   async function render(which) {
     const options = { aspect: aspect.value, captions: captions.checked, intro: intro.checked };
     if (hasLayout) options.layout = layout.value;
+    if (useRegions.checked) {
+      for (const [name, r] of Object.entries(regions)) {
+        const value = r.get();
+        if (value) options[name] = value;
+      }
+    }
     for (const s of which) {
       if (!s?.id) continue;
       try {
@@ -323,8 +334,9 @@ async function load(id, node, cleanups) {
           const snippet = await api(`/api/v1/snippets/${sid}`);
           const k = plan.findIndex((p) => p.id === sid);
           const j = saved.findIndex((p) => p.id === sid);
-          if (k >= 0) plan[k] = { ...plan[k], storage_link: snippet.storage_link };
-          if (j >= 0) saved[j] = { ...saved[j], storage_link: snippet.storage_link };
+          const done = { storage_link: snippet.storage_link, framing: snippet.framing };
+          if (k >= 0) plan[k] = { ...plan[k], ...done };
+          if (j >= 0) saved[j] = { ...saved[j], ...done };
         }
       } catch (err) {
         if (err.status === 401) return;
@@ -342,6 +354,7 @@ async function load(id, node, cleanups) {
     renderAll.disabled = dirty || !plan.length;
     renderNote.textContent = dirty ? "Save the plan before rendering." : "";
     const s = plan[selected];
+    showFraming(s);
     const t = s?.id ? tasks.get(s.id) : null;
     const key = JSON.stringify([s?.id, s?.storage_link, t, [...tasks.values()].map((x) => x.status)]);
     if (key === drawn) return;
@@ -368,6 +381,18 @@ async function load(id, node, cleanups) {
       }
     }
     renderOut.replaceChildren(...items);
+  }
+
+  function showFraming(s) {
+    // Refill the numbers only when another snippet or render is shown: never over the person's edits.
+    const key = JSON.stringify([s?.id, s?.framing]);
+    if (key === framingShown) return;
+    framingShown = key;
+    const f = s?.framing;
+    const text = (r) => (r ? `${r.x}, ${r.y}, ${r.w}×${r.h}` : "none");
+    framingNote.textContent = f ? `Rendered as ${f.layout} · slide ${text(f.slide)} · speaker ${text(f.speaker)}` : "";
+    regions.slide.set(f?.slide);
+    regions.speaker.set(f?.speaker);
   }
 
   // ---- transcript and export ---------------------------------------------------------------------
@@ -431,6 +456,10 @@ async function load(id, node, cleanups) {
             h("label", { for: "render-layout" }, "Layout"), layout,
             h("span", {}, captions, h("label", { for: "render-captions" }, " Captions")),
             h("span", {}, intro, h("label", { for: "render-intro" }, " Intro"))),
+          framingNote,
+          h("div", { class: "fields inline regions" },
+            h("span", {}, useRegions, h("label", { for: "render-regions" }, " Correct regions (source pixels x, y, w, h):")),
+            regions.slide.node, regions.speaker.node),
           h("p", { class: "buttons" }, renderOne, renderAll), renderNote, renderOut)),
       h("aside", { class: "col-side", "aria-labelledby": "transcript-title" },
         h("h2", { id: "transcript-title" }, "Transcript"),
@@ -440,4 +469,19 @@ async function load(id, node, cleanups) {
   onTime();
   tx.render();
   // Snippets rendered earlier (storage_link) show their result at once.
+}
+
+/** Four whole-number inputs for one region; get() is {x, y, w, h}, or null while any is empty. */
+function regionInputs(name) {
+  const label = { slide: "Slide", speaker: "Speaker" }[name];
+  const inputs = ["x", "y", "w", "h"].map((k) => h("input", {
+    id: `region-${name}-${k}`, type: "number", min: k === "w" || k === "h" ? 1 : 0, step: 1, class: "region",
+    "aria-label": `${label} ${k}`,
+  }));
+  return {
+    node: h("span", { role: "group", "aria-label": `${label} region` }, `${label} `, ...inputs),
+    get: () => (inputs.some((i) => i.value === "") ? null
+      : Object.fromEntries(inputs.map((i, n) => ["xywh"[n], Number(i.value)]))),
+    set: (r) => inputs.forEach((i, n) => { i.value = r ? String(r["xywh"[n]]) : ""; }),
+  };
 }
