@@ -2,7 +2,9 @@
 
 YouTube's rules: the first chapter at 0:00, at least three, each at least 10 s long. Chapters start at
 the snippets' starts; the time between snippets belongs to the chapter before it; a lead-in before the
-first snippet becomes its own chapter when it is long enough, else part of the first.
+first snippet becomes its own chapter when it is long enough, else part of the first. A chapter that
+starts on a titled slide (or whose next slide comes up within its first seconds) takes the slide's
+title, unless the chapter before already has it; others keep the plan's name.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 MIN_SECONDS = 10.0
 YOUTUBE_MIN_CHAPTERS = 3
 INTRO = "Introduction"
+# A lecturer often opens a topic a moment before turning to its slide.
+SLIDE_LEAD_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -24,8 +28,10 @@ class Chapter:
     title: str
 
 
-def chapters(snippets: Sequence[tuple[float, str]], duration: float) -> list[Chapter]:
-    """Chapters from (start, name) of the plan's snippets in any order; each at least 10 s."""
+def chapters(
+    snippets: Sequence[tuple[float, str]], duration: float, slides: Sequence[tuple[float, str]] = ()
+) -> list[Chapter]:
+    """Chapters from (start, name) of the plan's snippets in any order, named from (start, title) slides."""
     marks = sorted((max(0.0, start), " ".join(name.split()) or "Untitled") for start, name in snippets)
     marks = [(s, n) for s, n in marks if s < duration]
     if not marks:
@@ -42,7 +48,22 @@ def chapters(snippets: Sequence[tuple[float, str]], duration: float) -> list[Cha
     if len(kept) > 1 and duration - kept[-1][0] < MIN_SECONDS:
         kept.pop()
     ends = [s for s, _ in kept[1:]] + [duration]
-    return [Chapter(s, e, n) for (s, n), e in zip(kept, ends, strict=True)]
+    out: list[Chapter] = []
+    for (start, name), end in zip(kept, ends, strict=True):
+        title = slide_title(slides, start, end)
+        if title is None or (out and out[-1].title == title):
+            title = name
+        out.append(Chapter(start, end, title))
+    return out
+
+
+def slide_title(slides: Sequence[tuple[float, str]], start: float, end: float) -> str | None:
+    """The title of the slide on screen at `start`, or of one coming up within the lead; None if untitled."""
+    before = [t for at, t in slides if at <= start]
+    soon = [t for at, t in slides if start < at <= min(start + SLIDE_LEAD_SECONDS, end)]
+    picked = soon[-1] if soon else (before[-1] if before else "")
+    title = " ".join(picked.split())
+    return title if sum(ch.isalpha() for ch in title) >= 3 else None
 
 
 def _clock(seconds: float) -> str:

@@ -15,7 +15,7 @@ and `PENDING` (tasks.py).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import ColumnElement, select, update
@@ -25,6 +25,7 @@ from aiat_gateway.db.models import LectureSession, RenderTask, Snippet, Status, 
 from aiat_gateway.events import Event, session_event, task_event
 from aiat_gateway.jobs import enqueue_render_job, enqueue_session_job, new_job_id
 from aiat_gateway.plans import PlanEntry, replace_plan
+from aiat_gateway.slides import SlideEntry, replace_slides
 
 ACTIVE = frozenset({Status.PENDING, Status.DOWNLOADING, Status.TRANSCRIBING, Status.ANALYZING})
 SETTLED = frozenset({Status.FINISHED, Status.FAILED})
@@ -147,9 +148,14 @@ def start_analyzing(db: Session, session_id: int, job_id: str, attempt: int) -> 
 
 
 def finish(
-    db: Session, session_id: int, job_id: str, entries: list[PlanEntry], engine: str | None
+    db: Session,
+    session_id: int,
+    job_id: str,
+    entries: list[PlanEntry],
+    engine: str | None,
+    slides: Sequence[SlideEntry] = (),
 ) -> Transition:
-    """Processing: Analyzing -> Finished, storing the analyzer's plan in the same transaction."""
+    """Processing: Analyzing -> Finished, storing the analyzer's plan and slides in the same transaction."""
     # The conditional UPDATE takes the row's write lock first, so of two deliveries racing here
     # (two replicas, or a duplicate) exactly one stores the plan.
     values = {
@@ -165,6 +171,7 @@ def finish(
         session = db.get(LectureSession, session_id, populate_existing=True)
         assert session is not None  # the UPDATE just matched it
         replace_plan(db, session, entries, origin="analyzer")
+        replace_slides(db, session_id, slides)
     return transition
 
 

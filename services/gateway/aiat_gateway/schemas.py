@@ -211,6 +211,18 @@ class SessionResultsOut(SessionOut):
     """GET /sessions/{id}/results: the session with its snippets."""
 
     snippets: list[SnippetOut]
+    slide_count: int = 0  # extra: how many slides GET /sessions/{id}/slides lists
+
+
+class SlideOut(BaseModel):
+    """GET /sessions/{id}/slides: one slide shown from `start` to `end` seconds, its OCR'd title and thumbnail."""
+
+    start: float
+    end: float
+    title: str
+    thumbnail_url: str | None = Field(
+        description="`/output/{session}/slides/<file>.jpg` (open it with a key or a signed URL); null when none"
+    )
 
 
 class PlanSnippetIn(BaseModel):

@@ -18,6 +18,7 @@ from aiat_gateway.db.models import LectureSession, Status
 from aiat_gateway.drive.download import DriveDownloader
 from aiat_gateway.sessions import create_session
 from aiat_gateway.settings import GatewaySettings
+from aiat_gateway.slides import stored_slides
 from aiat_gateway.worker.pipeline import SessionPipeline
 from aiat_gateway.worker.progress import ProgressFn
 from aiat_gateway.worker.state import WorkerDb
@@ -122,3 +123,30 @@ async def test_media_lost_before_its_transcript_was_made_is_downloaded_again(
     assert row.media_path is not None and row.media_path.endswith("v.mp4")
     assert MediaStore(settings.media_root).resolve(row.media_path).is_file()
     assert clients.transcribed == 1
+
+
+class SlideClients(FakeClients):
+    """The analyzer found slides: one with a thumbnail in this session's slides directory."""
+
+    async def analyze(
+        self, request: analyzer_pb2.AnalyzeRequest, timeout: float, on_progress: ProgressFn | None = None
+    ) -> analyzer_pb2.Plan:
+        """The one-snippet plan with two slides, thumbnails written where the request said."""
+        plan = await super().analyze(request, timeout, on_progress)
+        thumb = f"{request.slides_dir}/slide-001.jpg"
+        plan.slides.extend(
+            [analyzer_pb2.Slide(start=0.0, title="Intro", thumbnail=thumb), analyzer_pb2.Slide(start=1.0)]
+        )
+        return plan
+
+
+async def test_the_analysis_stores_the_slides_with_the_plan(tmp_path: Path, database_url: str) -> None:
+    """Finishing the analysis stores the plan's slides; their thumbnails are named inside output/<id>/slides."""
+    settings = make_settings(tmp_path, database_url, "nats://127.0.0.1:1")
+    session_id = stored_session(settings, 3, Status.ANALYZING, transcript=True)
+    row = await run_job(settings, session_id, SlideClients())
+    assert row.job_status == Status.FINISHED
+    factory = make_session_factory(make_engine(settings.sqlalchemy_url))
+    with factory() as db:
+        got = [(s.start, s.title, s.thumbnail) for s in stored_slides(db, session_id)]
+    assert got == [(0.0, "Intro", "slide-001.jpg"), (1.0, "", "")]

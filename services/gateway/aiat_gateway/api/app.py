@@ -91,6 +91,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(snippets.router, prefix=API_PREFIX, dependencies=guard, responses=errors)
     app.include_router(snippets.output_router, dependencies=guard, responses=errors)
     app.include_router(media.router, prefix=API_PREFIX, dependencies=guard, responses=errors)
+    app.include_router(media.output_router, dependencies=guard, responses=errors)
     app.include_router(health.router)
     mount_studio(app)  # last: `/` and `/studio/` only, after every API route
 

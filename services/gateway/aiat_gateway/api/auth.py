@@ -29,7 +29,7 @@ KEY = re.compile(r"[\x21-\x2b\x2d-\x7e]+")  # visible ASCII but the comma: fits 
 LOOPBACK_NAMES = {"localhost"}
 # GET paths a signed URL may open instead of a key: the media a <video> element or a link loads.
 MEDIA_PATH = re.compile(
-    r"/output/\d+/snippets/[^/]+|/api/v1/snippets/\d+/download|/api/v1/sessions/\d+/media"
+    r"/output/\d+/(?:snippets|slides)/[^/]+|/api/v1/snippets/\d+/download|/api/v1/sessions/\d+/media"
 )
 MAX_MEDIA_TTL = 3600
 EXPIRES = re.compile(r"[0-9]{1,12}", re.ASCII)
@@ -198,12 +198,15 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def require_api_key(
+async def require_api_key(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     api_key: Annotated[str | None, Security(_api_key_header)],
 ) -> None:
-    """Let the request in only with a configured API key (or a signed media URL for a GET or HEAD); 401 otherwise."""
+    """Let the request in only with a configured API key (or a signed media URL for a GET or HEAD); 401 otherwise.
+
+    Async: it only hashes and compares, and a sync dependency would cost every request a thread-pool hop.
+    """
     presented = [k for k in (bearer.credentials if bearer else None, api_key) if k]
     access = _access(request)
     who = access.principal(presented)

@@ -202,3 +202,17 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     publish_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SessionSlide(Base):
+    """One slide the analyzer found in a session's video, shown from `start` until the next one."""
+
+    __tablename__ = "slides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    # A file name under output/<session>/slides ("" when none was written).
+    thumbnail: Mapped[str] = mapped_column(String(120), default="")

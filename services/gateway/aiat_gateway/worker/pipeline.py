@@ -23,6 +23,7 @@ from aiat_gateway.drive import DriveDownloader, DriveError
 from aiat_gateway.lifecycle import Transition
 from aiat_gateway.plans import PlanEntry
 from aiat_gateway.settings import GatewaySettings
+from aiat_gateway.slides import SlideEntry, clean, slides_dir, thumbnail_name
 from aiat_gateway.worker.clients import ServiceClients
 from aiat_gateway.worker.errors import StepError, Superseded
 from aiat_gateway.worker.progress import ProgressFn, progress_writer
@@ -249,18 +250,21 @@ class SessionPipeline:
             title=snap.name,
             module=snap.module or "",
             media_path=snap.media_path or "",  # slides, where the video has them
-            slides_dir=f"output/{snap.id}/slides",
+            slides_dir=slides_dir(snap.id),
         )
         plan = await self.clients.analyze(
             request, self.settings.analyze_timeout_seconds, self._progress(snap, Status.ANALYZING)
         )
         duration = snap.media_duration or transcript.duration
         entries = plan_entries(plan, duration)[: self.settings.max_plan_snippets]
-        finished = await self.db.transition(lifecycle.finish, snap.id, snap.job_id, entries, plan.engine)
+        slides = slide_entries(plan, snap.id, duration)
+        finished = await self.db.transition(
+            lifecycle.finish, snap.id, snap.job_id, entries, plan.engine, slides
+        )
         if not finished.applied:
             log.info("session %s: another delivery already finished it", snap.id)
             return
-        log.info("session %s finished with %d snippets", snap.id, len(entries))
+        log.info("session %s finished with %d snippets and %d slides", snap.id, len(entries), len(slides))
 
 
 def transcribe_request(snap: SessionSnapshot) -> transcriber_pb2.TranscribeRequest:
@@ -294,6 +298,12 @@ def plan_entries(plan: analyzer_pb2.Plan, duration: float | None) -> list[PlanEn
             )
         )
     return entries
+
+
+def slide_entries(plan: analyzer_pb2.Plan, session_id: int, duration: float | None) -> list[SlideEntry]:
+    """The plan's slides to store: inside the media, thumbnails only from this session's slides directory."""
+    given = [SlideEntry(s.start, s.title, thumbnail_name(session_id, s.thumbnail)) for s in plan.slides]
+    return clean(given, duration)
 
 
 def _advisory(a: analyzer_pb2.Advisory) -> dict[str, object]:

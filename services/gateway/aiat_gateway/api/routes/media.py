@@ -11,11 +11,13 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from aiat_gateway import sessions as logic
+from aiat_gateway import slides as slide_rules
 from aiat_gateway.api.auth import MEDIA_PATH, Access
 from aiat_gateway.api.deps import Db, RowId, State
 from aiat_gateway.errors import Conflict, Invalid, NotFound
 
 router = APIRouter(tags=["media"])
+output_router = APIRouter(tags=["output"])
 
 # Video types a browser plays; anything else is sent as bytes (the download still works).
 VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm"}
@@ -67,3 +69,15 @@ def session_media(session_id: RowId, db: Db, state: State) -> FileResponse:
     suffix = path.suffix.lower()
     media_type = VIDEO_TYPES.get(suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media_type)
+
+
+@output_router.head("/output/{session_id}/slides/{filename}", include_in_schema=False)
+@output_router.get("/output/{session_id}/slides/{filename}", response_class=FileResponse)
+def slide_thumbnail(session_id: RowId, filename: str, state: State) -> FileResponse:
+    """A slide's thumbnail (JPEG), as GET /sessions/{id}/slides links it."""
+    if not slide_rules.THUMBNAIL_NAME.fullmatch(filename):
+        raise NotFound("no such file")
+    path = state.store.resolve(f"{slide_rules.slides_dir(session_id)}/{filename}")
+    if not path.is_file():
+        raise NotFound("no such file")
+    return FileResponse(path, media_type="image/jpeg")
