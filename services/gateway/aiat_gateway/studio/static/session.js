@@ -2,6 +2,7 @@
 import { api, download, hasOperation, mediaUrls } from "./api.js";
 import * as P from "./plan.js";
 import { statusCell } from "./sessions.js";
+import { signThumbnails, slideStrip, slideTicks } from "./slides.js";
 import { transcriptList } from "./transcript.js";
 import { clock, h, toast } from "./util.js";
 
@@ -34,11 +35,13 @@ async function load(id, node, cleanups) {
     cleanups.push(() => clearInterval(timer));
     return;
   }
-  const [transcript, urls, hasLayout] = await Promise.all([
+  const [transcript, urls, hasLayout, slides] = await Promise.all([
     api(`/api/v1/sessions/${id}/transcript`).catch(() => ({ segments: [] })),
     mediaUrls([`/api/v1/sessions/${id}/media`]),
     hasOperation("/api/v1/snippets/{snippet_id}/process", "post"),
+    session.slide_count ? api(`/api/v1/sessions/${id}/slides`).catch(() => []) : [],
   ]);
+  const thumbs = await signThumbnails(slides).catch(() => ({}));
   const segments = transcript.segments || [];
   const bounds = P.sentenceBounds(segments);
   const duration = session.media_duration;
@@ -75,7 +78,7 @@ async function load(id, node, cleanups) {
   // ---- timeline ----------------------------------------------------------------------------------
   const blocks = h("div", { class: "blocks" });
   const playhead = h("div", { class: "playhead", "aria-hidden": "true" });
-  const timeline = h("div", { class: "timeline", role: "group", "aria-label": "Plan timeline (drag a snippet's edges; hold Alt to move freely)" }, blocks, playhead);
+  const timeline = h("div", { class: "timeline", role: "group", "aria-label": "Plan timeline (drag a snippet's edges; hold Alt to move freely)" }, slideTicks(slides, duration), blocks, playhead);
   timeline.addEventListener("pointerdown", (e) => {
     if (e.target.closest(".edge, .block")) return;
     const r = timeline.getBoundingClientRect();
@@ -397,6 +400,7 @@ async function load(id, node, cleanups) {
 
   // ---- transcript and export ---------------------------------------------------------------------
   const tx = transcriptList(segments, seek);
+  const strip = slides.length ? slideStrip(slides, thumbs, seek) : null;
   const exportButtons = ["srt", "vtt", "txt"].map((f) => h("button", {
     type: "button", id: `export-${f}`,
     onclick: () => download(`/api/v1/sessions/${id}/transcript?format=${f}`, `${session.name}.${f}`).catch((err) => toast(err.detail, "error")),
@@ -407,6 +411,7 @@ async function load(id, node, cleanups) {
     playhead.style.left = `${(video.currentTime / duration) * 100}%`;
     time.textContent = clock(video.currentTime, true);
     tx.follow(video.currentTime);
+    strip?.follow(video.currentTime);
   };
   video.addEventListener("timeupdate", onTime);
   video.addEventListener("seeked", onTime);
@@ -448,6 +453,7 @@ async function load(id, node, cleanups) {
           h("button", { type: "button", id: "add", onclick: addHere }, "Add snippet at playhead"),
           h("span", { class: "muted keys" }, "Space play · J/K/L · I/O set in/out · ←/→ frame · Shift+←/→ sentence · Alt while dragging: no snapping")),
         timeline,
+        strip?.node,
         h("div", { class: "plan-grid" }, h("div", {}, h("h2", {}, "Plan"), list), editor),
         h("section", { class: "card render", "aria-labelledby": "render-title" },
           h("h2", { id: "render-title" }, "Render"),
