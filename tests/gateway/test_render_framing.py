@@ -109,7 +109,7 @@ def render_with_a_real_renderer(gw: Gateway, task_id: str) -> None:
 
         async def run() -> None:
             closed = f"127.0.0.1:{free_port()}"
-            clients = ServiceClients(closed, closed, f"127.0.0.1:{port}")
+            clients = ServiceClients(closed, closed, f"127.0.0.1:{port}", ready_wait=180)  # a busy CI
             try:
                 runner = RenderRunner(
                     WorkerDb(gw.state.session_factory), gw.state.store, clients, gw.settings
@@ -149,9 +149,8 @@ def test_a_real_render_honours_the_regions_and_reports_them(gateway: Gateway) ->
     link = gw.client.get(f"/api/v1/snippets/{snippet_id}").json()["storage_link"]
     with av.open(str(store.resolve(f"{store.output_dir(session['id'])}/{link}"))) as container:
         frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
-    red, blue = colour_rows(frame, (255, 0, 0)), colour_rows(frame, (0, 0, 255))
-    # The board fills the width (stacked), not 400/640 of it (the whole frame fitted); the figure is below.
+    red = colour_rows(frame, (255, 0, 0))
+    # The board fills the width (stacked), not 400/640 of it (the whole frame fitted); the figure is below it.
     assert len(red) >= 0.9 * 1080 * 224 / 400, len(red)
-    assert len(blue) == 0 or blue.min() > red.max()
-    blue_cols = np.abs(frame.astype(int) - np.array((0, 0, 255))).max(axis=2) < 60
-    assert blue_cols[red.max() + 1 :].sum() >= 0.2 * 1080 * 0.12 * 1920
+    blue = np.abs(frame.astype(int) - np.array((0, 0, 255))).max(axis=2) < 60
+    assert blue[red.max() + 1 :].sum() >= 0.2 * 1080 * 0.12 * 1920 and not blue[: red.min()].any()
