@@ -77,6 +77,14 @@ def test_200_concurrent_readyz_make_at_most_a_couple_of_checks(tmp_path: Path) -
             before = counting.calls
             assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
             assert counting.calls == before + 3
+            # A dependency that fails is named within about a second (the cache's life plus a check).
+            counting.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+            failed_at = time.monotonic()
+            while (ready := httpx.get(f"{base}/readyz", timeout=5)).status_code == 200:
+                assert time.monotonic() - failed_at < 2.5, "a failed service still ready"
+                time.sleep(0.05)
+            assert ready.status_code == 503
+            assert ready.json()["failing"] == ["transcriber", "analyzer", "renderer"], ready.text
         finally:
             server.should_exit = True
             thread.join(15)
