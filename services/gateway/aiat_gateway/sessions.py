@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import asc, desc, func, select
+from sqlalchemy import Select, asc, desc, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -145,14 +146,25 @@ def retry_session(db: Session, session_id: int) -> tuple[LectureSession, Transit
     return session, transition
 
 
-def list_sessions(
-    db: Session, skip: int, limit: int, sort_by: str, order: str, q: str | None = None
-) -> Sequence[LectureSession]:
-    """A page of sessions, sorted by a real column (id breaks ties), optionally whose name or module contains q."""
+def session_page(
+    db: Session, columns: Sequence[str], skip: int, limit: int, sort_by: str, order: str, q: str | None = None
+) -> list[dict[str, object]]:
+    """list_sessions as plain rows of `columns` plus `snippet_count`, in one query and without ORM objects."""
+    count = (
+        select(func.count(Snippet.id))
+        .where(Snippet.session_id == LectureSession.id)
+        .scalar_subquery()
+        .label("snippet_count")
+    )
+    query = select(*(getattr(LectureSession, c) for c in columns), count)
+    return [dict(row) for row in db.execute(_page(query, skip, limit, sort_by, order, q)).mappings()]
+
+
+def _page(query: Select[Any], skip: int, limit: int, sort_by: str, order: str, q: str | None) -> Select[Any]:
+    """The sessions page's filter, order and window applied to `query`."""
     if sort_by not in SORTABLE:
         raise Invalid(f"sort_by must be one of {', '.join(SORTABLE)}")
     direction = asc if order == "asc" else desc
-    query = select(LectureSession)
     if q:
         # Case-insensitive substring on both databases; % and _ in q are literal.
         pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -160,24 +172,23 @@ def list_sessions(
             func.lower(LectureSession.name).like(pattern, escape="\\")
             | func.lower(LectureSession.module).like(pattern, escape="\\")
         )
-    query = (
+    return (
         query.order_by(direction(getattr(LectureSession, sort_by)), direction(LectureSession.id))
         .offset(skip)
         .limit(limit)
     )
-    return db.scalars(query).all()
 
 
-def snippet_counts(db: Session, session_ids: Sequence[int]) -> dict[int, int]:
-    """Number of snippets per session."""
-    if not session_ids:
-        return {}
-    rows = db.execute(
-        select(Snippet.session_id, func.count(Snippet.id))
-        .where(Snippet.session_id.in_(session_ids))
-        .group_by(Snippet.session_id)
-    )
-    return {sid: int(n) for sid, n in rows}
+def job_status(db: Session, session_id: int) -> tuple[str, float | None, str | None]:
+    """The session's status, progress and error (three columns, no ORM object), or NotFound."""
+    row = db.execute(
+        select(LectureSession.job_status, LectureSession.progress, LectureSession.error_message).where(
+            LectureSession.id == session_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"session {session_id} not found")
+    return row.job_status, row.progress, row.error_message
 
 
 def get_session(db: Session, session_id: int, lock: bool = False) -> LectureSession:

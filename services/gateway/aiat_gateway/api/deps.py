@@ -28,8 +28,8 @@ class AppState:
     access: Access = field(default_factory=Access)
 
 
-def get_state(request: Request) -> AppState:
-    """The application state."""
+async def get_state(request: Request) -> AppState:
+    """The application state (async: a sync dependency would cost a thread-pool hop per request)."""
     state: AppState = request.app.state.aiat
     return state
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import TypeAdapter
 
 from aiat import transcripts
 from aiat_gateway import chapters as chapter_rules
 from aiat_gateway import sessions as logic
 from aiat_gateway.api.auth import RATE_LIMITED_RESPONSE, rate_limited
 from aiat_gateway.api.background import publish_now, publish_transition
-from aiat_gateway.api.deps import MAX_ID, Db, RowId, State
+from aiat_gateway.api.deps import MAX_ID, AppState, Db, RowId, State
 from aiat_gateway.api.routes import uploads
 from aiat_gateway.db.models import LectureSession
 from aiat_gateway.drive import InvalidDriveLink, parse_drive_link
@@ -30,6 +32,8 @@ from aiat_gateway.schemas import (
 )
 
 router = APIRouter(tags=["sessions"])
+SESSION_LIST = TypeAdapter(list[SessionOut])
+SESSION_COLUMNS = [name for name in SessionOut.model_fields if name != "snippet_count"]
 WORK = [Depends(rate_limited)]
 router.include_router(uploads.router)
 
@@ -100,9 +104,24 @@ def retry_session(session_id: RowId, db: Db, state: State, background: Backgroun
     return session_out(session)
 
 
+def _session_page(state: AppState, skip: int, limit: int, sort_by: str, order: str, q: str | None) -> bytes:
+    """A page of sessions with their snippet counts, as JSON."""
+    with state.session_factory() as db:
+        rows = logic.session_page(db, SESSION_COLUMNS, skip, limit, sort_by, order, q)
+    return SESSION_LIST.dump_json(SESSION_LIST.validate_python(rows))
+
+
+def _job_status(state: AppState, session_id: int) -> bytes:
+    """The session's status as JSON."""
+    with state.session_factory() as db:
+        status, progress, error = logic.job_status(db, session_id)
+    return JobStatusOut(job_status=status, progress=progress, error_message=error).model_dump_json().encode()
+
+
+# The two reads clients poll: async routes that do the whole read in one thread-pool hop and serialize once
+# (sync dependencies would cost a hop each, and FastAPI would validate the response model again).
 @router.get("/sessions", response_model=list[SessionOut])
-def list_sessions(
-    db: Db,
+async def list_sessions(
     state: State,
     skip: Annotated[int, Query(ge=0, le=MAX_ID, description="Records to skip")] = 0,
     limit: Annotated[int, Query(ge=1, description="Maximum records to return")] = 100,
@@ -111,22 +130,19 @@ def list_sessions(
     q: Annotated[
         str | None, Query(max_length=300, description="Only sessions whose name or module contains this")
     ] = None,
-) -> list[SessionOut]:
+) -> Response:
     """A page of sessions."""
     if limit > state.settings.max_list_limit:
         raise Invalid(f"limit must be at most {state.settings.max_list_limit}")
-    rows = logic.list_sessions(db, skip, limit, sort_by, order, q.strip() if q else None)
-    counts = logic.snippet_counts(db, [s.id for s in rows])
-    return [session_out(s, counts.get(s.id, 0)) for s in rows]
+    query = q.strip() if q else None
+    body = await run_in_threadpool(_session_page, state, skip, limit, sort_by, order, query)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/jobs/{session_id}/status", response_model=JobStatusOut)
-def job_status(session_id: RowId, db: Db) -> JobStatusOut:
+async def job_status(session_id: RowId, state: State) -> Response:
     """The session's processing status."""
-    session = logic.get_session(db, session_id)
-    return JobStatusOut(
-        job_status=session.job_status, progress=session.progress, error_message=session.error_message
-    )
+    return Response(await run_in_threadpool(_job_status, state, session_id), media_type="application/json")
 
 
 @router.get("/sessions/{session_id}/results", response_model=SessionResultsOut)
