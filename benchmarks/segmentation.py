@@ -30,8 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from aiat.common.v1 import transcript_pb2
+from aiat_analyzer import advise
 from aiat_analyzer.combine import Evidence, EvidenceProposer, EvidenceWeights
+from aiat_analyzer.evidence import learned
 from aiat_analyzer.factory import build_engine
+from aiat_analyzer.languages import lexicon
 from aiat_analyzer.pipeline import AnalyzeOptions, Document, build_document
 from aiat_analyzer.segmenter import STOPWORDS, SegmenterParams, SpanTable
 from aiat_analyzer.settings import ENGINES, AnalyzerSettings
@@ -164,6 +167,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--cache", default="", help="--cv: directory to keep sentence embeddings between runs"
+    )
+    parser.add_argument(
+        "--scorer-only",
+        action="store_true",
+        help="--cv: only the learned scorer's rows (skip the weight grid)",
+    )
+    parser.add_argument(
+        "--fit-scorer",
+        default="",
+        help="--cv: also fit the boundary scorer on every lecture and write it to this JSON file",
     )
     args = parser.parse_args(argv)
 
@@ -370,6 +383,93 @@ def cross_validate(
     return {"pk": sum(pks) / n, "wd": sum(wds) / n, "found": sum(found) / n, "chosen": " | ".join(chosen)}  # type: ignore[dict-item]
 
 
+SCORER_GAINS = (0.3, 0.5, 0.75, 1.0)
+SCORER_COST_SCALES = (2.2, 3.0, 4.0)
+
+
+def scorer_data(d: Prepared, meaning: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The learned scorer's features of a lecture and its labels (1 before a sentence opening a gold segment)."""
+    sents = d.doc.sentences
+    terms = lexicon(d.doc.language).terms
+    x = learned.features(
+        sents,
+        [terms(s.text) for s in sents],
+        advise.reference_scores(sents),
+        d.evidence.vectors if meaning else None,
+    )
+    first_words = np.array([np.searchsorted(d.word_starts, s.start, side="left") for s in sents])
+    y = np.zeros(len(sents))
+    for b in d.gold.boundaries:
+        y[int(np.argmin(np.abs(first_words - b)))] = 1.0
+    return x, y
+
+
+def fit_and_tune(
+    docs: Sequence[Prepared], data: Sequence[tuple[np.ndarray, np.ndarray]], options: AnalyzeOptions
+) -> tuple[np.ndarray, float, float]:
+    """Logistic weights fitted on `docs`, then the gain and cost scale with the lowest mean Pk on them."""
+    w = learned.fit_logistic(np.vstack([x[1:] for x, _ in data]), np.concatenate([y[1:] for _, y in data]))
+    best: tuple[float, float, float] | None = None
+    for gain, scale in itertools.product(SCORER_GAINS, SCORER_COST_SCALES):
+        p, _, _ = score_scorer(docs, [x for x, _ in data], w, gain, scale, options)
+        if best is None or p < best[0] - 1e-9:
+            best = (p, gain, scale)
+    assert best is not None
+    return w, best[1], best[2]
+
+
+def score_scorer(
+    docs: Sequence[Prepared],
+    xs: Sequence[np.ndarray],
+    w: np.ndarray,
+    gain: float,
+    scale: float,
+    options: AnalyzeOptions,
+) -> tuple[float, float, float]:
+    """Mean Pk, WD and segments found with the scorer's log-odds as the only start bonus (pauses: no data)."""
+    weights = EvidenceWeights(learned=gain)
+    prepared = [
+        dataclasses.replace(d, evidence=Evidence({"learned": learned.log_odds(learned.probabilities(x, w))}))
+        for d, x in zip(docs, xs, strict=True)
+    ]
+    return score_config(prepared, weights, scale, options)
+
+
+def cross_validate_scorer(
+    docs: Sequence[Prepared], options: AnalyzeOptions, meaning: bool, drop: tuple[str, ...] = ()
+) -> dict[str, float]:
+    """As cross_validate, for the learned scorer: fitted and tuned on one half, scored on the other."""
+    names = learned.feature_names(meaning)
+    keep = [i for i, name in enumerate(names) if not name.startswith(drop)]
+    data = []
+    for d in docs:
+        x, y = scorer_data(d, meaning)
+        data.append((x[:, keep], y))
+    order = list(range(len(docs)))
+    halves = (order[0::2], order[1::2])
+    totals = np.zeros(3)
+    chosen = []
+    for train, test in ((halves[0], halves[1]), (halves[1], halves[0])):
+        w, gain, scale = fit_and_tune([docs[i] for i in train], [data[i] for i in train], options)
+        r = score_scorer([docs[i] for i in test], [data[i][0] for i in test], w, gain, scale, options)
+        totals += np.array(r) * len(test)
+        chosen.append(f"gain {gain:g} x{scale:g}")
+    totals /= len(docs)
+    return {"pk": totals[0], "wd": totals[1], "found": totals[2], "chosen": " | ".join(chosen)}  # type: ignore[dict-item]
+
+
+def fit_scorer(
+    docs: Sequence[Prepared], options: AnalyzeOptions
+) -> tuple[learned.BoundaryScorer, tuple[float, float, float]]:
+    """The scorer the analyzer ships: fitted and tuned on every lecture; its (in-sample) figures."""
+    data = [scorer_data(d, meaning=False) for d in docs]
+    w, gain, scale = fit_and_tune(docs, data, options)
+    scorer = learned.BoundaryScorer(
+        tuple(learned.feature_names(False)), tuple(float(v) for v in w), gain, scale, meaning=False
+    )
+    return scorer, score_scorer(docs, [x for x, _ in data], w, gain, scale, options)
+
+
 def run_cv(paths: Sequence[Path], args: argparse.Namespace) -> int:
     """Cross-validated figures for each evidence set (ablation), and the weights tuned on all lectures."""
     cache = Path(args.cache) if args.cache else None
@@ -394,14 +494,38 @@ def run_cv(paths: Sequence[Path], args: argparse.Namespace) -> int:
     )
     results = {}
     for label, fixed in variants.items():
+        if args.scorer_only:
+            break
         r = cross_validate(docs, options, fixed)
         results[label] = r
         print(f"{label:44} {r['pk']:6.3f} {r['wd']:6.3f} {r['found']:5.1f}  {r['chosen']}", flush=True)
-    w, scale = tune(docs, options)
-    p, wd, _ = score_config(docs, w, scale, options)
-    print(
-        f"tuned on all {len(docs)}: meaning {w.meaning:g} cue {w.cue:g} cost x{scale:g} -> Pk {p:.3f} WD {wd:.3f} (in-sample)"
-    )
+    scorer_variants: dict[str, tuple[bool, tuple[str, ...]]] = {
+        "learned scorer (words, cues, references, lengths)": (False, ()),
+        "learned scorer + meaning features": (True, ()),
+        "learned scorer without word-overlap features": (False, ("lex_",)),
+        "learned scorer without cues": (False, ("cue_",)),
+        "learned scorer without the reference feature": (False, ("reference",)),
+        "learned scorer without sentence lengths": (False, ("len_",)),
+    }
+    for label, (meaning, drop) in scorer_variants.items():
+        if meaning and any(d.evidence.vectors is None for d in docs):
+            continue
+        r = cross_validate_scorer(docs, options, meaning, drop)
+        results[label] = r
+        print(f"{label:44} {r['pk']:6.3f} {r['wd']:6.3f} {r['found']:5.1f}  {r['chosen']}", flush=True)
+    if not args.scorer_only:
+        w, scale = tune(docs, options)
+        p, wd, _ = score_config(docs, w, scale, options)
+        print(
+            f"tuned on all {len(docs)}: meaning {w.meaning:g} cue {w.cue:g} cost x{scale:g} -> Pk {p:.3f} WD {wd:.3f} (in-sample)"
+        )
+    if args.fit_scorer:
+        scorer, (p, wd, _) = fit_scorer(docs, options)
+        Path(args.fit_scorer).write_text(scorer.to_json() + "\n", encoding="utf-8")
+        print(
+            f"boundary scorer fitted on all {len(docs)}: gain {scorer.gain:g} cost x{scorer.cost_scale:g} "
+            f"-> Pk {p:.3f} WD {wd:.3f} (in-sample), written to {args.fit_scorer}"
+        )
     print(json.dumps({k: {"pk": round(v["pk"], 4), "wd": round(v["wd"], 4)} for k, v in results.items()}))
     return 0
 

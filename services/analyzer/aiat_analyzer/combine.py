@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aiat_analyzer import advise
-from aiat_analyzer.evidence import speech
+from aiat_analyzer.evidence import learned, speech
 from aiat_analyzer.evidence.meaning import SentenceEncoder, depth_scores, model_zip
 from aiat_analyzer.languages import lexicon
 from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document, SlideInfo
@@ -133,15 +133,18 @@ class EvidenceProposer:
         params: SegmenterParams | None = None,
         weights: EvidenceWeights | None = None,
         encoder: SentenceEncoder | None = None,
+        scorer: learned.BoundaryScorer | None = None,
     ) -> None:
         self.params = params or SegmenterParams()
         self.weights = weights or EvidenceWeights()
         self._encoder = encoder
+        self.scorer = scorer if self.weights.learned > 0 else None
         self._lock = threading.Lock()
 
     def encoder(self) -> SentenceEncoder | None:
         """The sentence encoder, opened on first use; None when meaning is off or the model is missing."""
-        if self.weights.meaning <= 0 and self.weights.cohesion <= 0:
+        scorer_needs = self.scorer is not None and self.scorer.meaning
+        if self.weights.meaning <= 0 and self.weights.cohesion <= 0 and not scorer_needs:
             return None
         with self._lock:
             if self._encoder is None:
@@ -169,6 +172,12 @@ class EvidenceProposer:
             )
         if self.weights.reference > 0:
             ev.sources["reference"] = -advise.reference_scores(sents)
+        if self.scorer is not None and (ev.vectors is not None or not self.scorer.meaning):
+            terms = lexicon(doc.language).terms
+            p = self.scorer.scores(
+                sents, [terms(s.text) for s in sents], advise.reference_scores(sents), ev.vectors
+            )
+            ev.sources["learned"] = learned.log_odds(p)
         if (self.weights.slide > 0 or self.weights.slide_snap > 0) and len(slides) > 1:
             ev.sources["slide"] = slide_scores(doc, slides)
             ev.sources["slide_at"] = slide_scores(doc, [replace(s, title="", text="") for s in slides])

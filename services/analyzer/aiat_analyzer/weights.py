@@ -16,6 +16,9 @@ class EvidenceWeights:
     slide: float = 0.0
     slide_snap: float = 0.0  # seconds: move each cut to the nearest slide change within this distance
     reference: float = 0.0  # penalty for starting at a sentence that points back or continues
+    learned: float = (
+        0.0  # the boundary scorer's log-odds (evidence/learned.py), which folds in cue and reference
+    )
     meaning_window: int = 6  # sentences each side compared for the meaning shift
 
 
