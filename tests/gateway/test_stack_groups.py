@@ -65,8 +65,20 @@ def test_a_killed_child_and_a_stopped_stack_take_their_grandchildren_along(tmp_p
             os.kill(pid, signal.SIGKILL)
 
 
+def test_background_processes_yield_the_cpu_to_the_api_by_default() -> None:
+    # Reads at 100/s stay fast while the pipeline works only if the engines and the worker run nicest.
+    stack = stack_module.Stack(grace=5, settings=GatewaySettings())
+    assert {c.name: c.niceness for c in stack.children} == {
+        "transcriber": 19,
+        "analyzer": 19,
+        "renderer": 19,
+        "worker": 19,
+        "gateway": 0,
+    }
+
+
 def test_engines_yield_the_cpu_to_the_api(tmp_path: Path) -> None:
-    settings = GatewaySettings(stack_engine_niceness=7)
+    settings = GatewaySettings(stack_engine_niceness=7, stack_worker_niceness=0)
     stack = stack_module.Stack(grace=5, settings=settings)
     assert {c.name: c.niceness for c in stack.children} == {
         "transcriber": 7,

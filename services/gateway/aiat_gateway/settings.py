@@ -79,8 +79,10 @@ class GatewaySettings(AiatSettings):
     stack_restart_backoff_max_seconds: float = 30.0
     stack_max_restarts: int = 5
     stack_restart_window_seconds: float = 300.0
-    # On one machine the engines (whisper, llama.cpp, ffmpeg) would otherwise take the CPU from the API.
-    stack_engine_niceness: int = Field(10, ge=0, le=19)
+    # On one machine the engines (whisper, llama.cpp, ffmpeg) and the worker would otherwise take the CPU the
+    # API's reads need; at 19 they still take every cycle the API leaves.
+    stack_engine_niceness: int = Field(19, ge=0, le=19)
+    stack_worker_niceness: int = Field(19, ge=0, le=19)
 
     transcribe_timeout_seconds: float = 4 * 3600.0
     analyze_timeout_seconds: float = 3600.0

@@ -76,14 +76,14 @@ def child_setup(parent: int, niceness: int) -> None:
         os.nice(niceness)
 
 
-def children(engine_niceness: int = 0) -> list[Child]:
+def children(engine_niceness: int = 0, worker_niceness: int = 0) -> list[Child]:
     """The processes of the stack, in start order (the gateway last, so it opens to a ready system)."""
     py = sys.executable
     return [
         Child("transcriber", [py, "-m", "aiat_transcriber.server"], niceness=engine_niceness),
         Child("analyzer", [py, "-m", "aiat_analyzer.server"], niceness=engine_niceness),
         Child("renderer", [py, "-m", "aiat_renderer.server"], niceness=engine_niceness),
-        Child("worker", [py, "-m", "aiat_gateway.worker.main"]),
+        Child("worker", [py, "-m", "aiat_gateway.worker.main"], niceness=worker_niceness),
         Child("gateway", [py, "-m", "aiat_gateway.main", "serve"]),
     ]
 
@@ -109,7 +109,7 @@ class Stack:
         self.max_restarts = settings.stack_max_restarts
         self.window = settings.stack_restart_window_seconds
         self.env: dict[str, str] = {}
-        self.children = children(settings.stack_engine_niceness)
+        self.children = children(settings.stack_engine_niceness, settings.stack_worker_niceness)
         self._stopping = False
 
     def start(self) -> None:
