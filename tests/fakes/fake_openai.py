@@ -51,12 +51,28 @@ def labels_from_prompt(body: dict[str, Any]) -> str:
     return json.dumps({"segments": entries})
 
 
+def placement_from_prompt(body: dict[str, Any]) -> str:
+    """A valid boundary-placement answer: every cut kept at the position marked current."""
+    user = body["messages"][1]["content"]
+    current = re.findall(r"^  (\d+)\. at \S+ \(current\)", user, flags=re.MULTILINE)
+    cuts = [{"id": i, "position": int(n), "keep": True} for i, n in enumerate(current, start=1)]
+    return json.dumps({"cuts": cuts})
+
+
+def answer_from_prompt(body: dict[str, Any]) -> str:
+    """A valid answer to a labelling or a boundary-placement request, told apart by the schema."""
+    schema = body["response_format"]["json_schema"]["schema"]
+    if "cuts" in schema["properties"]:
+        return placement_from_prompt(body)
+    return labels_from_prompt(body)
+
+
 @dataclass
 class FakeOpenAI:
     """Records every request; answers chat completions with the queued replies, then with `default`."""
 
     models: list[str]
-    default: Responder = field(default=lambda body: (200, completion(labels_from_prompt(body))))
+    default: Responder = field(default=lambda body: (200, completion(answer_from_prompt(body))))
     queue: list[Responder] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""

@@ -63,6 +63,7 @@ def build_engine(settings: AnalyzerSettings, params: SegmenterParams | None = No
             max_tokens=settings.max_tokens,
             retries=settings.retries,
             merge=settings.merge,
+            place=settings.places_boundaries,
         )
     return PipelineEngine(
         EvidenceProposer(params, evidence_weights(settings)),

@@ -42,6 +42,10 @@ class AnalyzerSettings(GrpcServiceSettings):
     merge: bool = False
     # Scales the proposer's per-segment cost: below 1 proposes more, shorter candidates for the model to merge.
     proposer_cost_scale: float = 1.0
+    # Let the model move or drop the proposer's cuts among nearby sentence starts (cues, pauses, slide
+    # changes) before labelling. Unset: on for vllm (a 7-8B model), off for llama, where the bundled 1.5B
+    # model's placements measured worse (docs/benchmarks.md, Analyzer).
+    llm_places_boundaries: bool | None = None
 
     # Boundary evidence beside word repetition, each in per-segment costs (0 = off): a shift in sentence
     # meaning (all-MiniLM-L6-v2), a pause before a sentence, a discourse cue opening it ("OK, let's now"),
@@ -70,6 +74,13 @@ class AnalyzerSettings(GrpcServiceSettings):
     vllm_timeout: float = 120.0  # seconds per request
     vllm_startup_timeout: float = 600.0  # how long start-up waits for the server to list the model
     vllm_parallel: int = 8  # windows in flight at once
+
+    @property
+    def places_boundaries(self) -> bool:
+        """Whether the LLM places the cuts: the setting, else on for vllm only."""
+        if self.llm_places_boundaries is None:
+            return self.engine == "vllm"
+        return self.llm_places_boundaries
 
     @model_validator(mode="after")
     def _consistent(self) -> AnalyzerSettings:

@@ -16,8 +16,9 @@ from aiat.common.v1 import transcript_pb2
 from aiat.errors import EngineUnavailable
 from aiat_analyzer.factory import build_engine
 from aiat_analyzer.llm.llama import LlamaBackend
+from aiat_analyzer.llm.placement import BoundaryPlacer
 from aiat_analyzer.llm.refiner import LlmRefiner
-from aiat_analyzer.pipeline import PipelineEngine
+from aiat_analyzer.pipeline import PipelineEngine, build_document
 from aiat_analyzer.server import create_app
 from aiat_analyzer.settings import AnalyzerSettings
 from tests.analyzer.lectures import transcript_sentences
@@ -149,3 +150,25 @@ def test_a_backend_answers_unavailable_until_loaded_and_after_close() -> None:
     backend.close()  # safe when load() never ran
     with pytest.raises(EngineUnavailable, match="not loaded"):
         backend.complete([], {}, 64, threading.Event())
+
+
+def test_the_real_model_places_cuts_when_enabled(
+    llama: PipelineEngine, lecture: transcript_pb2.Transcript
+) -> None:
+    """Placement on the CPU engine (off by default there): the model answers the placement schema through
+    llama.cpp's grammar and the step returns candidates covering the lecture in order (one call, no retry)."""
+    on = build_engine(AnalyzerSettings(**SETTINGS, llm_places_boundaries=True)).refiner
+    assert isinstance(on, LlmRefiner) and on.placer is not None
+    placer = BoundaryPlacer(backend_of(llama), retries=0)
+    options = llama.limits.resolve()
+    doc = build_document(lecture)
+    candidates = llama.proposer.propose(doc, options)
+    steps: list[tuple[str, float, float]] = []
+    with Injected(backend_of(llama), []) as injected:
+        placed = placer.place(doc, candidates, options, lambda *a: steps.append(a), threading.Event())
+    assert steps[-1] == ("placing", 1, 1) and len(injected.calls) == 1
+    fmt = injected.calls[0]["response_format"]
+    assert fmt["type"] == "json_object" and "prefixItems" in fmt["schema"]["properties"]["cuts"]
+    assert placed[0].first == 0 and placed[-1].last == len(doc.sentences) - 1
+    for prev, nxt in itertools.pairwise(placed):
+        assert prev.last + 1 == nxt.first

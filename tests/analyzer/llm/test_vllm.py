@@ -37,6 +37,7 @@ def settings_for(fake: FakeOpenAI, **overrides: Any) -> AnalyzerSettings:
         "vllm_startup_timeout": 5,
         "min_seconds": 20,
         "max_seconds": 90,
+        "llm_places_boundaries": False,  # these tests count labelling calls; placement: test_placement.py
         **overrides,
     }
     return AnalyzerSettings(**values)

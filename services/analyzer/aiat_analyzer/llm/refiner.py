@@ -12,6 +12,7 @@ from aiat.errors import Cancelled
 from aiat_analyzer import naming
 from aiat_analyzer.llm import prompts
 from aiat_analyzer.llm.chat import ChatBackend, LlmOutputError
+from aiat_analyzer.llm.placement import BoundaryPlacer
 from aiat_analyzer.llm.prompts import Window
 from aiat_analyzer.naming import Label
 from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document, PlanRefiner, ProgressFn
@@ -42,6 +43,7 @@ class LlmRefiner:
         max_tokens: int = 1200,
         retries: int = 1,
         merge: bool = True,
+        place: bool = False,  # let the model move or drop the proposer's cuts before labelling
     ) -> None:
         self.backend = backend
         self.name = backend.name
@@ -50,6 +52,7 @@ class LlmRefiner:
         self.retries = retries
         self.merge = merge
         self.fallback = fallback
+        self.placer = BoundaryPlacer(backend, window, retries, max_tokens) if place else None
 
     def refine(
         self,
@@ -62,6 +65,8 @@ class LlmRefiner:
         """Plan items on candidate bounds: the model's labels, merges and drops, validated."""
         if not candidates:
             return []
+        if self.placer is not None:
+            candidates = self.placer.place(doc, candidates, options, progress, cancel)
         texts = [[s.text for s in doc.sentences[c.first : c.last + 1]] for c in candidates]
         language = doc.language or options.language
         keywords = prompts.keywords_per_candidate(texts, language=language)
