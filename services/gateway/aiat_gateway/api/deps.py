@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aiat.store import MediaStore
 from aiat_gateway.api.auth import Access
+from aiat_gateway.db.connection import make_session_factory
 from aiat_gateway.nats_client import NatsClient
 from aiat_gateway.settings import GatewaySettings
 
@@ -26,6 +28,11 @@ class AppState:
     store: MediaStore
     nats: NatsClient
     access: Access = field(default_factory=Access)
+
+    @cached_property
+    def read_session_factory(self) -> sessionmaker[Session]:
+        """Sessions for one-statement reads: autocommit, so no BEGIN and ROLLBACK round trips around them."""
+        return make_session_factory(self.db_engine.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 async def get_state(request: Request) -> AppState:
