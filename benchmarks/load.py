@@ -1,7 +1,8 @@
 """Reads under load: the real stack (`make run`) on PostgreSQL while 50 uploads go through the pipeline.
 
-Run: `python -m benchmarks.load [--uploads 50] [--rate 100] [--seconds 60]`. Starts embedded PostgreSQL, a fake
-Google Drive on loopback and `aiat-stack` (NATS, gateway, worker, transcriber, lexical analyzer, renderer);
+Run: `python -m benchmarks.load [--uploads 50] [--rate 100] [--seconds|--duration 60]`. Starts embedded
+PostgreSQL, a fake Google Drive on loopback and `aiat-stack` (NATS, gateway, worker, transcriber, lexical
+analyzer, renderer);
 submits every upload at once, then reads session lists and statuses at a fixed rate (open loop: a request
 is sent on schedule whether or not earlier ones have answered) while the pipeline works. Prints per-endpoint
 p50/p99, errors, whether every session ended (none lost, none duplicated) and each process's peak RSS, then
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import secrets
@@ -28,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import aiohttp
 import httpx
 import psutil
 
@@ -63,6 +66,8 @@ class RssSampler:
         self.root = root
         self.postgres = postgres
         self.peak: dict[str, int] = {}
+        self._procs: list[psutil.Process] = []
+        self._tree_at = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -75,9 +80,14 @@ class RssSampler:
 
     def _sample(self) -> None:
         seen: dict[str, int] = {}
-        with psutil.Process(self.root).oneshot():
-            procs = [psutil.Process(self.root), *psutil.Process(self.root).children(recursive=True)]
-        for proc in procs:
+        now = time.monotonic()
+        if now >= self._tree_at:
+            # Listing children scans all of /proc: done every 10 s, not at every sample, so the sampler does
+            # not take the CPU (and the GIL) the client's reads need.
+            root = psutil.Process(self.root)
+            self._procs = [root, *root.children(recursive=True)]
+            self._tree_at = now + 10
+        for proc in self._procs:
             try:
                 label = self._label(proc)
                 if label:
@@ -97,7 +107,7 @@ class RssSampler:
             self.peak[label] = max(self.peak.get(label, 0), rss)
 
     def _run(self) -> None:
-        while not self._stop.wait(0.5):
+        while not self._stop.wait(1.0):
             try:
                 self._sample()
             except psutil.Error:
@@ -126,6 +136,22 @@ def postgres() -> Iterator[tuple[str, int | None]]:
     finally:
         server.cleanup()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextmanager
+def fake_drive(file_ids: list[str], clip: Path) -> Iterator[str]:
+    """The fake Google Drive serving `clip` under every id, in a process of its own; its base URL."""
+    # Drive is remote: in the client's process its downloads would share the GIL with the timed reads.
+    argv = [sys.executable, "-m", "tests.fakes.fake_drive"]
+    for file_id in file_ids:
+        argv += ["--large", f"{file_id}={clip}"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 @contextmanager
@@ -180,37 +206,69 @@ async def upload_all(client: httpx.AsyncClient, links: list[str]) -> tuple[list[
 
 
 async def read_at_rate(
-    client: httpx.AsyncClient, ids: list[int], rate: float, seconds: float
-) -> tuple[dict[str, list[float]], dict[str, int]]:
-    """Open-loop reads: list and status alternately, one every 1/rate s; latencies (ms) and errors per endpoint."""
+    base: str, headers: dict[str, str], ids: list[int], rate: float, seconds: float
+) -> tuple[dict[str, list[float]], dict[str, int], list[float]]:
+    """Open-loop reads, list and status alternately, one every 1/rate s: latencies (ms), errors, p99 per 10 s."""
+    # aiohttp, not httpx: on shared cores the client's own CPU per request is measured as the gateway's latency.
     latencies: dict[str, list[float]] = {"GET /sessions": [], "GET /jobs/{id}/status": []}
     errors: dict[str, int] = {}
+    timeline: list[tuple[float, float]] = []  # (sent at, s after the first read; latency, ms)
     rng = random.Random(9)
-
-    async def one(kind: str, path: str) -> None:
-        started = time.perf_counter()
-        try:
-            response = await client.get(path)
-        except httpx.HTTPError as exc:
-            errors[f"{kind}: {type(exc).__name__}"] = errors.get(f"{kind}: {type(exc).__name__}", 0) + 1
-            return
-        if response.status_code != 200:
-            errors[f"{kind}: {response.status_code}"] = errors.get(f"{kind}: {response.status_code}", 0) + 1
-            return
-        latencies[kind].append((time.perf_counter() - started) * 1000)
-
-    tasks: list[asyncio.Task[None]] = []
     start = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
-        if i % 2:
-            tasks.append(
-                asyncio.create_task(one("GET /jobs/{id}/status", f"/api/v1/jobs/{rng.choice(ids)}/status"))
-            )
-        else:
-            tasks.append(asyncio.create_task(one("GET /sessions", "/api/v1/sessions?limit=100")))
-    await asyncio.gather(*tasks)
-    return latencies, errors
+    connector = aiohttp.TCPConnector(limit=200, limit_per_host=200)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(base, headers=headers, connector=connector, timeout=timeout) as client:
+
+        async def one(kind: str, path: str) -> None:
+            started = time.perf_counter()
+            try:
+                async with client.get(path) as response:
+                    await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                errors[f"{kind}: {type(exc).__name__}"] = errors.get(f"{kind}: {type(exc).__name__}", 0) + 1
+                return
+            if status != 200:
+                errors[f"{kind}: {status}"] = errors.get(f"{kind}: {status}", 0) + 1
+                return
+            latencies[kind].append((time.perf_counter() - started) * 1000)
+            timeline.append((started - start, latencies[kind][-1]))
+
+        tasks: list[asyncio.Task[None]] = []
+        for i in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            if i % 2:
+                path = f"/api/v1/jobs/{rng.choice(ids)}/status"
+                tasks.append(asyncio.create_task(one("GET /jobs/{id}/status", path)))
+            else:
+                tasks.append(asyncio.create_task(one("GET /sessions", "/api/v1/sessions?limit=100")))
+        await asyncio.gather(*tasks)
+    windows = [
+        [ms for at, ms in timeline if n * 10 <= at < (n + 1) * 10] for n in range(math.ceil(seconds / 10))
+    ]
+    return latencies, errors, [round(percentile(w, 99), 1) if w else 0.0 for w in windows]
+
+
+def cpu_seconds(proc: psutil.Process | None) -> float:
+    """User + system CPU time of a process so far (0 when it is gone)."""
+    if proc is None:
+        return 0.0
+    try:
+        times = proc.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def find_gateway(stack_pid: int) -> psutil.Process | None:
+    """The stack's gateway process."""
+    for proc in psutil.Process(stack_pid).children(recursive=True):
+        try:
+            if "aiat_gateway.main" in " ".join(proc.cmdline()):
+                return proc
+        except psutil.Error:
+            continue
+    return None
 
 
 async def wait_final(client: httpx.AsyncClient, ids: list[int], timeout: float) -> dict[int, str]:
@@ -227,14 +285,19 @@ async def wait_final(client: httpx.AsyncClient, ids: list[int], timeout: float) 
     return status
 
 
-async def drive_load(base: str, key: str, links: list[str], rate: float, seconds: float) -> dict[str, object]:
+async def drive_load(
+    base: str, key: str, links: list[str], rate: float, seconds: float, stack_pid: int
+) -> dict[str, object]:
     """Uploads, reads at a fixed rate, then waits for every session; the figures."""
     headers = {"Authorization": f"Bearer {key}"}
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    gateway, me = find_gateway(stack_pid), psutil.Process()
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, limits=limits) as client:
         t0 = time.monotonic()
         ids, shed_uploads = await upload_all(client, links)
-        latencies, errors = await read_at_rate(client, ids, rate, seconds)
+        load_before, cpu_before = os.getloadavg()[0], (cpu_seconds(gateway), cpu_seconds(me))
+        latencies, errors, p99_by_10s = await read_at_rate(base, headers, ids, rate, seconds)
+        cpu_after, load_after = (cpu_seconds(gateway), cpu_seconds(me)), os.getloadavg()[0]
         busy = await client.get("/api/v1/sessions?limit=1000")
         states = await wait_final(client, ids, timeout=1800)
         pipeline_s = time.monotonic() - t0
@@ -266,6 +329,13 @@ async def drive_load(base: str, key: str, links: list[str], rate: float, seconds
             for kind, values in latencies.items()
         },
         "errors": errors,
+        "p99_ms_by_10s": p99_by_10s,  # both endpoints, per 10 s of reads: whether the tail is one phase
+        # CPU per read sent, over the read phase; the gateway's includes what the uploads still cost it.
+        "cpu_ms_per_read": {
+            "gateway": round((cpu_after[0] - cpu_before[0]) * 1000 / max(1, int(rate * seconds)), 2),
+            "client": round((cpu_after[1] - cpu_before[1]) * 1000 / max(1, int(rate * seconds)), 2),
+        },
+        "load_average_1min": {"reads_start": round(load_before, 1), "reads_end": round(load_after, 1)},
     }
 
 
@@ -274,7 +344,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=50)
     parser.add_argument("--rate", type=float, default=100.0, help="reads per second")
-    parser.add_argument("--seconds", type=float, default=60.0, help="how long the reads go on")
+    parser.add_argument("--seconds", "--duration", type=float, default=60.0, help="how long the reads go on")
     args = parser.parse_args()
 
     key = os.environ.get("AIAT_API_KEYS", "").split(",")[0].strip() or "bench-" + secrets.token_hex(16)
@@ -283,17 +353,19 @@ def main() -> None:
         clip = lecture_video(tmp / "clip.mp4", CLIP)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        with FakeDrive() as drive:
-            links = []
-            for n in range(args.uploads):
-                file_id = f"1LoadBenchClip{n:04d}_abcdefghijklmnopq"
-                links.append(drive.add_file(file_id, clip, filename=f"Lecture {n}.mp4", large=True))
-            env = {k: v for k, v in os.environ.items() if not k.startswith("AIAT_")}
+        file_ids = [f"1LoadBenchClip{n:04d}_abcdefghijklmnopq" for n in range(args.uploads)]
+        links = [FakeDrive.share_link(file_id) for file_id in file_ids]
+        with fake_drive(file_ids, clip) as drive_url:
+            env = {
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith("AIAT_") or k.startswith("AIAT_STACK_")
+            }
             env |= {
                 "AIAT_DATA_DIR": str(tmp / "data"),
                 "AIAT_DATABASE_URL": db_url,
                 "AIAT_HTTP_PORT": str(port),
-                "AIAT_DRIVE_ENDPOINT": drive.base_url,
+                "AIAT_DRIVE_ENDPOINT": drive_url,
                 "AIAT_API_KEYS": key,
                 # The per-key limit on starting work would refuse the 50 uploads sent at once by one key.
                 "AIAT_RATE_LIMIT": "",
@@ -303,7 +375,7 @@ def main() -> None:
                 "AIAT_LOG_LEVEL": "WARNING",
             }
             with stack(env, base) as proc, RssSampler(proc.pid, pg_pid) as rss:
-                figures = asyncio.run(drive_load(base, key, links, args.rate, args.seconds))
+                figures = asyncio.run(drive_load(base, key, links, args.rate, args.seconds, proc.pid))
             figures["peak_rss_mib"] = {k: round(v / 2**20) for k, v in sorted(rss.peak.items())}
     figures["clip_seconds"] = 10
     figures["rate"] = args.rate
@@ -330,6 +402,9 @@ def report(figures: dict[str, object]) -> None:
     print(
         f"errors: {figures['errors'] or 0}  (uploads shed with 503 and sent again: {figures['uploads_shed_then_retried']})"
     )
+    cpu, load = figures["cpu_ms_per_read"], figures["load_average_1min"]
+    print(f"p99 per 10 s of reads (ms): {figures['p99_ms_by_10s']}")
+    print(f"CPU per read (ms): {cpu}  load average (1 min) at the reads' start and end: {load}")
     print("peak RSS (MiB): " + ", ".join(f"{k} {v}" for k, v in dict(figures["peak_rss_mib"]).items()))  # type: ignore[call-overload]
     print(json.dumps(figures))
 
