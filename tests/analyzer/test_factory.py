@@ -19,7 +19,8 @@ from aiat_analyzer.settings import AnalyzerSettings
 
 def test_lexical_engine_is_the_proposer_and_the_extractive_refiner() -> None:
     """No model: the evidence proposer (its weights from the settings) and the extractive labels."""
-    engine = build_engine(AnalyzerSettings(engine="lexical", cue_weight=0.7, meaning_weight=0))
+    settings = AnalyzerSettings(engine="lexical", cue_weight=0.7, meaning_weight=0, boundary_scorer=False)
+    engine = build_engine(settings)
     assert engine.name == "lexical"
     assert isinstance(engine.proposer, EvidenceProposer) and isinstance(engine.refiner, ExtractiveRefiner)
     assert engine.proposer.weights.cue == 0.7 and engine.proposer.weights.meaning == 0
@@ -48,10 +49,15 @@ def test_llm_engines_are_built_without_touching_the_model_or_the_server(tmp_path
 
 def test_cost_scale_and_explicit_params_reach_the_proposer() -> None:
     """proposer_cost_scale multiplies the per-segment cost; explicit params win over the settings."""
-    scaled = build_engine(AnalyzerSettings(engine="lexical", proposer_cost_scale=0.5))
+    scaled = build_engine(AnalyzerSettings(engine="lexical", proposer_cost_scale=0.5, boundary_scorer=False))
     assert isinstance(scaled.proposer, EvidenceProposer)
     assert scaled.proposer.params.segment_cost == pytest.approx(
         SegmenterParams().segment_cost * DEFAULT_COST_SCALE / 2
+    )
+    learned = build_engine(AnalyzerSettings(engine="lexical", proposer_cost_scale=0.5))
+    assert isinstance(learned.proposer, EvidenceProposer) and learned.proposer.scorer is not None
+    assert learned.proposer.params.segment_cost == pytest.approx(
+        SegmenterParams().segment_cost * learned.proposer.scorer.cost_scale / 2
     )
     own = SegmenterParams(segment_cost=1.0)
     explicit = build_engine(AnalyzerSettings(engine="lexical", proposer_cost_scale=0.5), own)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from aiat_analyzer.combine import DEFAULT_COST_SCALE, EvidenceProposer, EvidenceWeights
+from aiat_analyzer.evidence import learned
 from aiat_analyzer.lexical import ExtractiveRefiner
 from aiat_analyzer.llm.chat import ChatBackend
 from aiat_analyzer.llm.llama import LlamaBackend
@@ -50,9 +51,10 @@ def chat_backend(settings: AnalyzerSettings) -> ChatBackend:
 
 def build_engine(settings: AnalyzerSettings, params: SegmenterParams | None = None) -> PipelineEngine:
     """The engine named by the settings: lexical, llama (bundled GGUF model, CPU) or vllm (sidecar, GPU)."""
+    scorer = learned.shipped() if settings.boundary_scorer else None
     if params is None:
         base = SegmenterParams()
-        scale = DEFAULT_COST_SCALE * settings.proposer_cost_scale
+        scale = (scorer.cost_scale if scorer else DEFAULT_COST_SCALE) * settings.proposer_cost_scale
         params = replace(base, segment_cost=base.segment_cost * scale)
     refiner: PlanRefiner = ExtractiveRefiner()
     if settings.engine != "lexical":
@@ -66,15 +68,22 @@ def build_engine(settings: AnalyzerSettings, params: SegmenterParams | None = No
             place=settings.places_boundaries,
         )
     return PipelineEngine(
-        EvidenceProposer(params, evidence_weights(settings)),
+        EvidenceProposer(params, evidence_weights(settings, scorer), scorer=scorer),
         refiner,
         name=settings.engine,
         limits=request_limits(settings),
     )
 
 
-def evidence_weights(settings: AnalyzerSettings) -> EvidenceWeights:
-    """The configured weight of each kind of boundary evidence."""
+def evidence_weights(
+    settings: AnalyzerSettings, scorer: learned.BoundaryScorer | None = None
+) -> EvidenceWeights:
+    """The configured weight of each kind of boundary evidence.
+
+    With the learned boundary scorer, cues and references count through it (their features), not again.
+    """
+    if scorer is not None:
+        return replace(evidence_weights(settings), cue=0.0, reference=0.0, meaning=0.0, learned=scorer.gain)
     return EvidenceWeights(
         meaning=settings.meaning_weight,
         pause=settings.pause_weight,

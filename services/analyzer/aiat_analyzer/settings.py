@@ -56,6 +56,9 @@ class AnalyzerSettings(GrpcServiceSettings):
     slide_weight: float = DEFAULT_WEIGHTS.slide
     slide_snap_seconds: float = DEFAULT_WEIGHTS.slide_snap  # move a cut to a slide change this near
     reference_weight: float = DEFAULT_WEIGHTS.reference
+    # The learned boundary scorer (evidence/learned.py, fitted on the physics lectures) in place of the cue
+    # and reference weights; off: those weights and DEFAULT_COST_SCALE, as before it.
+    boundary_scorer: bool = True
     # Slide detection in the request's video (media_path): on/off, frames sampled per second, OCR of titles.
     slides: bool = True
     slide_sample_fps: float = 1.0
