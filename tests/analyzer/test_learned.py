@@ -36,12 +36,16 @@ def test_the_shipped_scorer_matches_the_features_and_ranks_topic_changes_first()
 
 
 def test_word_overlap_alone_finds_a_change_in_another_language() -> None:
-    """German, no English cue: the Snowball stems still show where the vocabulary changes."""
-    first = ["Die Pflanze braucht Licht und Wasser für die Photosynthese im grünen Blatt."] * 8
-    second = ["Die Rakete verbrennt Treibstoff und erreicht die Umlaufbahn um die Erde."] * 8
-    p = _scores(learned.shipped(), first + second, language="de")
-    assert int(np.argmax(p)) == 8
-    assert np.all(np.isfinite(p))
+    """Russian, no English cue: the proposer compares the transcript's own stems and sees the change."""
+    first = ["Растение использует свет и воду для фотосинтеза в зелёном листе."] * 8
+    second = ["Большая ракета сжигает топливо и выходит на орбиту вокруг Земли."] * 8
+    transcript = make_transcript(first + second)
+    transcript.language = "ru"
+    proposer = build_engine(AnalyzerSettings(engine="lexical")).proposer
+    assert isinstance(proposer, EvidenceProposer)
+    bonus = proposer.evidence(build_document(transcript)).sources["learned"]
+    assert int(np.argmax(bonus)) == 8
+    assert np.all(np.isfinite(bonus))
 
 
 def test_weights_that_do_not_match_the_features_are_refused() -> None:
