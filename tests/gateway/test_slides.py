@@ -127,3 +127,14 @@ def test_the_chapters_endpoint_uses_the_stored_slides(gateway: Gateway) -> None:
     add_slides(gateway, sid, [SlideEntry(0.0, ""), SlideEntry(24.0, "Conservation of Energy")])
     body = gateway.client.get(f"/api/v1/sessions/{sid}/chapters").json()
     assert [c["title"] for c in body] == ["Forces", "Conservation of Energy"]
+
+
+def test_control_characters_in_an_ocr_title_are_dropped_before_storing(gateway: Gateway) -> None:
+    """PostgreSQL refuses a NUL in text: one stray OCR character must not fail the whole analysis."""
+    sid = upload(gateway, 6)["id"]
+    seed.finish(gateway.state, sid, [PlanEntry("Forces", 0.5, 50.0, "")], duration=60.0)
+    plan = analyzer_pb2.Plan(slides=[analyzer_pb2.Slide(start=0.0, title="New\x00ton's\x07 laws\x1b[31m")])
+    add_slides(gateway, sid, slide_entries(plan, sid, 60.0))
+    assert [s["title"] for s in gateway.client.get(f"/api/v1/sessions/{sid}/slides").json()] == [
+        "Newton's laws[31m"
+    ]

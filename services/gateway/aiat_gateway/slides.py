@@ -57,8 +57,14 @@ def clean(entries: Sequence[SlideEntry], duration: float | None) -> list[SlideEn
             continue
         if out and e.start <= out[-1].start:
             continue
-        out.append(SlideEntry(e.start, " ".join(e.title.split())[:TITLE_CHARS], e.thumbnail))
+        out.append(SlideEntry(e.start, title(e.title), e.thumbnail))
     return out[:MAX_SLIDES]
+
+
+def title(text: str) -> str:
+    """An OCR'd title on one line without control characters (PostgreSQL refuses a NUL in text)."""
+    printable = "".join(ch for ch in text if ch.isprintable() or ch.isspace())
+    return " ".join(printable.split())[:TITLE_CHARS]
 
 
 def replace_slides(db: Session, session_id: int, entries: Sequence[SlideEntry]) -> None:
