@@ -142,7 +142,7 @@ def postgres() -> Iterator[tuple[str, int | None]]:
 def fake_drive(file_ids: list[str], clip: Path) -> Iterator[str]:
     """The fake Google Drive serving `clip` under every id, in a process of its own; its base URL."""
     # Drive is remote: in the client's process its downloads would share the GIL with the timed reads.
-    argv = [sys.executable, "-m", "tests.fakes.fake_drive"]
+    argv = [sys.executable, "-c", "import sys; from tests.fakes.fake_drive import main; sys.exit(main())"]
     for file_id in file_ids:
         argv += ["--large", f"{file_id}={clip}"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
