@@ -26,6 +26,13 @@ def test_chapters_cover_the_lecture_from_zero_with_ten_second_minimum() -> None:
     assert "00:00:45.000 --> 00:01:40.000\nEnergy" in to_vtt(late)
 
 
+def test_a_title_with_an_arrow_does_not_make_a_vtt_timing_line() -> None:
+    """WebVTT cue text may not hold "-->" (a slide's "Input --> Output"): a parser would read a broken cue."""
+    vtt = to_vtt(chapters([(0.0, "Input --> Output"), (30.0, "Energy ---> heat")], 60.0))
+    assert vtt.count("-->") == 2, vtt
+    assert "\nInput → Output\n" in vtt and "\nEnergy -→ heat\n" in vtt
+
+
 def test_the_endpoint_in_three_formats_and_youtube_needs_three(gateway: Gateway) -> None:
     """JSON and VTT for any plan; YouTube lines when the rules are met, 409 with the reason when not."""
     session = upload(gateway, 1)

@@ -87,6 +87,9 @@ def _vtt_time(seconds: float) -> str:
 
 
 def to_vtt(items: Sequence[Chapter]) -> str:
-    """A WebVTT chapters track."""
-    cues = [f"{i}\n{_vtt_time(c.start)} --> {_vtt_time(c.end)}\n{c.title}\n" for i, c in enumerate(items, 1)]
+    """A WebVTT chapters track (a title's "-->", which a cue's text may not hold, becomes "→")."""
+    cues = [
+        f"{i}\n{_vtt_time(c.start)} --> {_vtt_time(c.end)}\n{c.title.replace('-->', '→')}\n"
+        for i, c in enumerate(items, 1)
+    ]
     return "WEBVTT\n\n" + "\n".join(cues)
