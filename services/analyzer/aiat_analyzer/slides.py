@@ -157,7 +157,7 @@ def detect_slides(
             if frame.time is None or frame.time + 1e-6 < next_t:
                 continue
             t = float(frame.time)
-            next_t = t + step
+            next_t = (int(t / step + 1e-6) + 1) * step  # a fixed grid: skipped frames do not make it drift
             if cancel is not None and cancel.is_set():
                 raise Cancelled("analysis cancelled")
             if progress is not None and duration:
