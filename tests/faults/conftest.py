@@ -76,6 +76,8 @@ class Faults:
             "AIAT_ANALYZER_VLLM_URL": self.llm.url,
             "AIAT_ANALYZER_VLLM_MODEL": LLM_MODEL,
             "AIAT_ANALYZER_VLLM_STARTUP_TIMEOUT": "10",
+            # One model call per analysis (the labels), which the tests hold or rewrite.
+            "AIAT_ANALYZER_LLM_PLACES_BOUNDARIES": "false",
         }
 
 
