@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from aiat.common.v1 import transcript_pb2
-from aiat_analyzer.combine import Evidence, EvidenceProposer, EvidenceWeights, slide_scores
+from aiat_analyzer.combine import (
+    Evidence,
+    EvidenceProposer,
+    EvidenceWeights,
+    section_scores,
+    slide_scores,
+)
 from aiat_analyzer.evidence.meaning import SentenceEncoder, depth_scores, model_zip
 from aiat_analyzer.evidence.speech import cue_scores, cue_strength, pause_scores
 from aiat_analyzer.pipeline import AnalyzeOptions, SlideInfo, build_document
@@ -99,6 +105,42 @@ def test_slides_given_in_the_options_are_evidence() -> None:
     options = AnalyzeOptions(min_seconds=30, max_seconds=120, max_snippets=0, slides=slides)
     cands = EvidenceProposer(weights=EvidenceWeights(slide=3.0)).propose(doc, options)
     assert [c.first for c in cands] == [0, 6]
+
+
+def test_section_title_slides_mark_their_sentence_and_ordinary_slides_do_not() -> None:
+    """A slide showing only its title (OCR'd text = the title) marks the sentence it opens; a slide with
+    bullets, a blank slide and the first slide do not."""
+    body = "The ball rolls down the ramp and the ball speeds up on the ramp."
+    doc = build_document(make_transcript([body] * 18))
+    at = [doc.sentences[i].start for i in (4, 9, 12, 15)]
+    slides = (
+        SlideInfo(0.0, "Ramps", "Ramps"),
+        SlideInfo(at[0] - 1.0, "Friction", "Friction"),
+        SlideInfo(at[1], "Friction forces", "Friction forces\n• the normal force pushes back"),
+        SlideInfo(at[2], "", ""),
+        SlideInfo(at[3], "Springs", "SPRINGS"),
+    )
+    scores = section_scores(doc, slides)
+    assert np.flatnonzero(scores).tolist() == [4, 15]
+    assert section_scores(doc, ()).tolist() == [0.0] * 18
+
+
+def test_a_section_slide_moves_the_cut_there_and_without_slides_nothing_changes() -> None:
+    """Words do not decide; a section-title slide at sentence 6 puts the cut there when weighted, an
+    ordinary slide change there does not; with no slides (audio, a talking head) the cuts are those of
+    the proposer without slide weights."""
+    body = "The ball rolls down the ramp and the ball speeds up on the ramp."
+    doc = build_document(make_transcript([body] * 18))
+    options = AnalyzeOptions(min_seconds=30, max_seconds=120, max_snippets=0)
+    at = doc.sentences[6].start
+    section = (SlideInfo(0.0, "Ramps", "Ramps\n• slope"), SlideInfo(at, "Friction", "Friction"))
+    ordinary = (section[0], SlideInfo(at, "Friction", "Friction\n• the normal force"))
+    weighted = EvidenceProposer(weights=EvidenceWeights(slide_section=2.0))
+    plain = [c.first for c in EvidenceProposer(weights=EvidenceWeights()).propose(doc, options)]
+    assert plain != [0, 6]
+    assert [c.first for c in weighted.propose(doc, replace(options, slides=section))] == [0, 6]
+    assert [c.first for c in weighted.propose(doc, replace(options, slides=ordinary))] == plain
+    assert [c.first for c in weighted.propose(doc, options)] == plain
 
 
 def test_the_packaged_model_embeds_meaning() -> None:

@@ -26,6 +26,15 @@ def test_lexical_engine_is_the_proposer_and_the_extractive_refiner() -> None:
     assert engine.proposer.weights.cue == 0.7 and engine.proposer.weights.meaning == 0
 
 
+def test_the_section_slide_weight_reaches_the_proposer_and_is_checked() -> None:
+    """AIAT_ANALYZER_SLIDE_SECTION_WEIGHT sets the proposer's weight (default on); negative is refused."""
+    assert build_engine(AnalyzerSettings(engine="lexical")).proposer.weights.slide_section == 1.0
+    engine = build_engine(AnalyzerSettings(engine="lexical", slide_section_weight=0.5))
+    assert isinstance(engine.proposer, EvidenceProposer) and engine.proposer.weights.slide_section == 0.5
+    with pytest.raises(ValueError, match="must not be negative"):
+        AnalyzerSettings(slide_section_weight=-1)
+
+
 def test_llm_engines_are_built_without_touching_the_model_or_the_server(tmp_path: Path) -> None:
     """A missing model file and an unreachable vLLM server do not matter until load()."""
     began = time.perf_counter()

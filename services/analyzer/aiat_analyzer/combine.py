@@ -93,6 +93,31 @@ def slide_scores(doc: Document, slides: Sequence[SlideInfo], reach: float = 8.0,
     return out
 
 
+def _squash(text: str) -> str:
+    """Letters and digits only, lower-cased: OCR lines compared regardless of spacing and punctuation."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def section_scores(doc: Document, slides: Sequence[SlideInfo], reach: float = 8.0) -> Scores:
+    """1 at the sentence starting nearest (within `reach` s) each section-title slide after the first.
+
+    A slide that shows only its title (no other OCR'd line with a word on it) is how a lecturer opens a
+    new part; an ordinary slide change is not marked (a topic spans several). Lines, not words, are
+    compared: a bullet of common words ("and so we take the moon") is still a bullet.
+    """
+    starts = np.array([s.start for s in doc.sentences], dtype=np.float64)
+    out = np.zeros(len(starts), dtype=np.float64)
+    for slide in slides[1:]:
+        title = _squash(slide.title)
+        lines = (_squash(line) for line in slide.text.splitlines())
+        if len(title) < 2 or any(len(line) >= 2 and line != title for line in lines) or not len(starts):
+            continue
+        i = int(np.argmin(np.abs(starts - slide.start)))
+        if 0 < i and abs(starts[i] - slide.start) < reach:
+            out[i] = 1.0
+    return out
+
+
 def snap_to_slides(
     cuts: Sequence[int], slide_at: Scores, doc: Document, options: AnalyzeOptions, max_shift: float
 ) -> list[int]:
@@ -181,6 +206,8 @@ class EvidenceProposer:
         if (self.weights.slide > 0 or self.weights.slide_snap > 0) and len(slides) > 1:
             ev.sources["slide"] = slide_scores(doc, slides)
             ev.sources["slide_at"] = slide_scores(doc, [replace(s, title="", text="") for s in slides])
+        if self.weights.slide_section > 0 and len(slides) > 1:
+            ev.sources["slide_section"] = section_scores(doc, slides)
         return ev
 
     def table(self, doc: Document, options: AnalyzeOptions) -> SpanTable:

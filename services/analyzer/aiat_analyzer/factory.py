@@ -90,5 +90,6 @@ def evidence_weights(
         cue=settings.cue_weight,
         slide=settings.slide_weight,
         slide_snap=settings.slide_snap_seconds,
+        slide_section=settings.slide_section_weight,
         reference=settings.reference_weight,
     )

@@ -55,6 +55,7 @@ class AnalyzerSettings(GrpcServiceSettings):
     cue_weight: float = DEFAULT_WEIGHTS.cue
     slide_weight: float = DEFAULT_WEIGHTS.slide
     slide_snap_seconds: float = DEFAULT_WEIGHTS.slide_snap  # move a cut to a slide change this near
+    slide_section_weight: float = DEFAULT_WEIGHTS.slide_section  # a slide showing only its title
     reference_weight: float = DEFAULT_WEIGHTS.reference
     # The learned boundary scorer (evidence/learned.py, fitted on the physics lectures) in place of the cue
     # and reference weights; off: those weights and DEFAULT_COST_SCALE, as before it.
@@ -102,6 +103,7 @@ class AnalyzerSettings(GrpcServiceSettings):
             self.slide_weight,
             self.reference_weight,
             self.slide_snap_seconds,
+            self.slide_section_weight,
         )
         if min(weights) < 0 or not 0 < self.slide_sample_fps <= 10:
             raise ValueError("evidence weights must not be negative; need 0 < slide_sample_fps <= 10")
