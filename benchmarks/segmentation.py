@@ -383,11 +383,19 @@ def cross_validate(
     return {"pk": sum(pks) / n, "wd": sum(wds) / n, "found": sum(found) / n, "chosen": " | ".join(chosen)}  # type: ignore[dict-item]
 
 
-SCORER_GAINS = (0.3, 0.5, 0.75, 1.0)
-SCORER_COST_SCALES = (2.2, 3.0, 4.0)
+SCORER_GAINS = (0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
+SCORER_COST_SCALES = (1.7, 2.2, 3.0, 4.0)
+# The procedure's choices, made by nested cross-validation inside each tuning half: optional feature
+# groups (learned.EXTRA_GROUPS) and the L2 strength; gain and cost scale are tuned on the fitted lectures.
+SCORER_EXTRAS: tuple[tuple[str, ...], ...] = ((), ("vocab",), ("smooth",), ("vocab", "smooth"))
+SCORER_L2 = (0.3, 1.0, 3.0)
+ALL_EXTRAS = tuple(learned.EXTRA_GROUPS)
+Data = Sequence[tuple[np.ndarray, np.ndarray]]
 
 
-def scorer_data(d: Prepared, meaning: bool) -> tuple[np.ndarray, np.ndarray]:
+def scorer_data(
+    d: Prepared, meaning: bool, extras: Sequence[str] = ALL_EXTRAS
+) -> tuple[np.ndarray, np.ndarray]:
     """The learned scorer's features of a lecture and its labels (1 before a sentence opening a gold segment)."""
     sents = d.doc.sentences
     terms = lexicon(d.doc.language).terms
@@ -396,6 +404,7 @@ def scorer_data(d: Prepared, meaning: bool) -> tuple[np.ndarray, np.ndarray]:
         [terms(s.text) for s in sents],
         advise.reference_scores(sents),
         d.evidence.vectors if meaning else None,
+        extras,
     )
     first_words = np.array([np.searchsorted(d.word_starts, s.start, side="left") for s in sents])
     y = np.zeros(len(sents))
@@ -404,11 +413,20 @@ def scorer_data(d: Prepared, meaning: bool) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def columns(data: Data, keep: Sequence[str], meaning: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`data` (features of every group) reduced to the named columns."""
+    names = learned.feature_names(meaning, ALL_EXTRAS)
+    idx = [names.index(k) for k in keep]
+    return [(x[:, idx], y) for x, y in data]
+
+
 def fit_and_tune(
-    docs: Sequence[Prepared], data: Sequence[tuple[np.ndarray, np.ndarray]], options: AnalyzeOptions
+    docs: Sequence[Prepared], data: Data, options: AnalyzeOptions, l2: float = 1.0
 ) -> tuple[np.ndarray, float, float]:
     """Logistic weights fitted on `docs`, then the gain and cost scale with the lowest mean Pk on them."""
-    w = learned.fit_logistic(np.vstack([x[1:] for x, _ in data]), np.concatenate([y[1:] for _, y in data]))
+    w = learned.fit_logistic(
+        np.vstack([x[1:] for x, _ in data]), np.concatenate([y[1:] for _, y in data]), l2=l2
+    )
     best: tuple[float, float, float] | None = None
     for gain, scale in itertools.product(SCORER_GAINS, SCORER_COST_SCALES):
         p, _, _ = score_scorer(docs, [x for x, _ in data], w, gain, scale, options)
@@ -435,39 +453,92 @@ def score_scorer(
     return score_config(prepared, weights, scale, options)
 
 
-def cross_validate_scorer(
-    docs: Sequence[Prepared], options: AnalyzeOptions, meaning: bool, drop: tuple[str, ...] = ()
-) -> dict[str, float]:
-    """As cross_validate, for the learned scorer: fitted and tuned on one half, scored on the other."""
-    names = learned.feature_names(meaning)
-    keep = [i for i, name in enumerate(names) if not name.startswith(drop)]
-    data = []
-    for d in docs:
-        x, y = scorer_data(d, meaning)
-        data.append((x[:, keep], y))
-    order = list(range(len(docs)))
-    halves = (order[0::2], order[1::2])
+def _halves(idx: Sequence[int]) -> tuple[tuple[list[int], list[int]], tuple[list[int], list[int]]]:
+    a, b = list(idx[0::2]), list(idx[1::2])
+    return (a, b), (b, a)
+
+
+def _fit_score(
+    docs: Sequence[Prepared],
+    data: Data,
+    train: list[int],
+    test: list[int],
+    options: AnalyzeOptions,
+    l2: float,
+) -> tuple[np.ndarray, float, float]:
+    """Figures on `test` of the scorer fitted and tuned on `train`; the gain and scale chosen."""
+    w, gain, scale = fit_and_tune([docs[i] for i in train], [data[i] for i in train], options, l2)
+    r = score_scorer([docs[i] for i in test], [data[i][0] for i in test], w, gain, scale, options)
+    return np.array(r), gain, scale
+
+
+def select_scorer(
+    docs: Sequence[Prepared],
+    full: Data,
+    idx: Sequence[int],
+    options: AnalyzeOptions,
+    candidates: Sequence[tuple[tuple[str, ...], float]],
+) -> tuple[tuple[str, ...], float, float]:
+    """The (feature groups, L2) whose fit on one half of `idx` scores best on the other, both ways; its Pk."""
+    best: tuple[float, tuple[str, ...], float] | None = None
+    for extras, l2 in candidates:
+        data = columns(full, learned.feature_names(False, extras))
+        total = 0.0
+        for train, test in _halves(idx):
+            total += _fit_score(docs, data, train, test, options, l2)[0][0] * len(test)
+        if best is None or total / len(idx) < best[0] - 1e-9:
+            best = (total / len(idx), extras, l2)
+    assert best is not None
+    return best[1], best[2], best[0]
+
+
+def scorer_candidates() -> list[tuple[tuple[str, ...], float]]:
+    """Every (feature groups, L2) the nested cross-validation chooses among."""
+    return list(itertools.product(SCORER_EXTRAS, SCORER_L2))
+
+
+def nested_cv_scorer(docs: Sequence[Prepared], full: Data, options: AnalyzeOptions) -> dict[str, float]:
+    """Outer halves as cross_validate; inside each tuning half, select_scorer picks the procedure first."""
     totals = np.zeros(3)
     chosen = []
-    for train, test in ((halves[0], halves[1]), (halves[1], halves[0])):
-        w, gain, scale = fit_and_tune([docs[i] for i in train], [data[i] for i in train], options)
-        r = score_scorer([docs[i] for i in test], [data[i][0] for i in test], w, gain, scale, options)
-        totals += np.array(r) * len(test)
+    for train, test in _halves(range(len(docs))):
+        extras, l2, inner = select_scorer(docs, full, train, options, scorer_candidates())
+        data = columns(full, learned.feature_names(False, extras))
+        r, gain, scale = _fit_score(docs, data, train, test, options, l2)
+        totals += r * len(test)
+        chosen.append(f"{'+'.join(extras) or 'base'} L2 {l2:g} gain {gain:g} x{scale:g} (inner {inner:.3f})")
+    totals /= len(docs)
+    return {"pk": totals[0], "wd": totals[1], "found": totals[2], "chosen": " | ".join(chosen)}  # type: ignore[dict-item]
+
+
+def cross_validate_scorer(
+    docs: Sequence[Prepared], full: Data, options: AnalyzeOptions, keep: Sequence[str], l2: float = 1.0
+) -> dict[str, float]:
+    """As cross_validate, for a scorer of fixed features and L2: fitted and tuned on one half, scored on the other."""
+    data = columns(full, keep, meaning=any(k.startswith("mean_") for k in keep))
+    totals = np.zeros(3)
+    chosen = []
+    for train, test in _halves(range(len(docs))):
+        r, gain, scale = _fit_score(docs, data, train, test, options, l2)
+        totals += r * len(test)
         chosen.append(f"gain {gain:g} x{scale:g}")
     totals /= len(docs)
     return {"pk": totals[0], "wd": totals[1], "found": totals[2], "chosen": " | ".join(chosen)}  # type: ignore[dict-item]
 
 
 def fit_scorer(
-    docs: Sequence[Prepared], options: AnalyzeOptions
-) -> tuple[learned.BoundaryScorer, tuple[float, float, float]]:
-    """The scorer the analyzer ships: fitted and tuned on every lecture; its (in-sample) figures."""
-    data = [scorer_data(d, meaning=False) for d in docs]
-    w, gain, scale = fit_and_tune(docs, data, options)
+    docs: Sequence[Prepared], full: Data, options: AnalyzeOptions
+) -> tuple[learned.BoundaryScorer, tuple[float, float, float], float]:
+    """The scorer the analyzer ships: procedure selected on every lecture as in nested_cv_scorer, then fitted."""
+    order = list(range(len(docs)))
+    extras, l2, _ = select_scorer(docs, full, order, options, scorer_candidates())
+    names = learned.feature_names(False, extras)
+    data = columns(full, names)
+    w, gain, scale = fit_and_tune(docs, data, options, l2)
     scorer = learned.BoundaryScorer(
-        tuple(learned.feature_names(False)), tuple(float(v) for v in w), gain, scale, meaning=False
+        tuple(names), tuple(float(v) for v in w), gain, scale, meaning=False, extras=extras
     )
-    return scorer, score_scorer(docs, [x for x, _ in data], w, gain, scale, options)
+    return scorer, score_scorer(docs, [x for x, _ in data], w, gain, scale, options), l2
 
 
 def run_cv(paths: Sequence[Path], args: argparse.Namespace) -> int:
@@ -499,20 +570,35 @@ def run_cv(paths: Sequence[Path], args: argparse.Namespace) -> int:
         r = cross_validate(docs, options, fixed)
         results[label] = r
         print(f"{label:44} {r['pk']:6.3f} {r['wd']:6.3f} {r['found']:5.1f}  {r['chosen']}", flush=True)
-    scorer_variants: dict[str, tuple[bool, tuple[str, ...]]] = {
-        "learned scorer (words, cues, references, lengths)": (False, ()),
-        "learned scorer + meaning features": (True, ()),
-        "learned scorer without word-overlap features": (False, ("lex_",)),
-        "learned scorer without cues": (False, ("cue_",)),
-        "learned scorer without the reference feature": (False, ("reference",)),
-        "learned scorer without sentence lengths": (False, ("len_",)),
+    full = [scorer_data(d, meaning=False) for d in docs]
+    r = nested_cv_scorer(docs, full, options)
+    results["learned scorer, nested"] = r
+    print(
+        f"{'learned scorer, nested (choices inside halves)':44} {r['pk']:6.3f} {r['wd']:6.3f} {r['found']:5.1f}  {r['chosen']}",
+        flush=True,
+    )
+    base = learned.feature_names(False)
+    scorer_variants: dict[str, list[str]] = {
+        "learned scorer, 13 base features, L2 1": base,
+        "  + vocabulary turnover": learned.feature_names(False, ("vocab",)),
+        "  + smoothed depth": learned.feature_names(False, ("smooth",)),
+        "  + both": learned.feature_names(False, ("vocab", "smooth")),
+        "  without word-overlap features": [k for k in base if not k.startswith("lex_")],
+        "  without cues": [k for k in base if not k.startswith("cue_")],
+        "  without the reference feature": [k for k in base if k != "reference"],
+        "  without sentence lengths": [k for k in base if not k.startswith("len_")],
     }
-    for label, (meaning, drop) in scorer_variants.items():
-        if meaning and any(d.evidence.vectors is None for d in docs):
-            continue
-        r = cross_validate_scorer(docs, options, meaning, drop)
-        results[label] = r
+    for label, keep in scorer_variants.items():
+        r = cross_validate_scorer(docs, full, options, keep)
+        results[label.strip()] = r
         print(f"{label:44} {r['pk']:6.3f} {r['wd']:6.3f} {r['found']:5.1f}  {r['chosen']}", flush=True)
+    if all(d.evidence.vectors is not None for d in docs):
+        with_meaning = [scorer_data(d, meaning=True) for d in docs]
+        r = cross_validate_scorer(docs, with_meaning, options, learned.feature_names(True))
+        results["+ meaning features"] = r
+        print(
+            f"{'  + MiniLM meaning features':44} {r['pk']:6.3f} {r['wd']:6.3f} {r['found']:5.1f}  {r['chosen']}"
+        )
     if not args.scorer_only:
         w, scale = tune(docs, options)
         p, wd, _ = score_config(docs, w, scale, options)
@@ -520,10 +606,11 @@ def run_cv(paths: Sequence[Path], args: argparse.Namespace) -> int:
             f"tuned on all {len(docs)}: meaning {w.meaning:g} cue {w.cue:g} cost x{scale:g} -> Pk {p:.3f} WD {wd:.3f} (in-sample)"
         )
     if args.fit_scorer:
-        scorer, (p, wd, _) = fit_scorer(docs, options)
+        scorer, (p, wd, _), l2 = fit_scorer(docs, full, options)
         Path(args.fit_scorer).write_text(scorer.to_json() + "\n", encoding="utf-8")
         print(
-            f"boundary scorer fitted on all {len(docs)}: gain {scorer.gain:g} cost x{scorer.cost_scale:g} "
+            f"boundary scorer fitted on all {len(docs)}: {'+'.join(scorer.extras) or 'base'} L2 {l2:g} "
+            f"gain {scorer.gain:g} cost x{scorer.cost_scale:g} "
             f"-> Pk {p:.3f} WD {wd:.3f} (in-sample), written to {args.fit_scorer}"
         )
     print(json.dumps({k: {"pk": round(v["pk"], 4), "wd": round(v["wd"], 4)} for k, v in results.items()}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -90,3 +91,34 @@ def test_the_scorer_moves_a_cut_to_where_a_new_topic_opens() -> None:
     assert [c.first for c in on.propose(doc, options)] == [0, 6]
     off = build_engine(AnalyzerSettings(engine="lexical", cue_weight=0, boundary_scorer=False)).proposer
     assert [c.first for c in off.propose(doc, options)] != [0, 6]
+
+
+def test_vocabulary_turnover_peaks_where_the_words_change() -> None:
+    """The share of words used for the first time just after a gap is highest at the change of topic."""
+    sentences = TOPICS[0][:8] + TOPICS[1][:8]
+    doc = build_document(make_transcript(sentences))
+    terms = lexicon("en").terms
+    sents = doc.sentences
+    x = learned.features(
+        sents, [terms(s.text) for s in sents], advise.reference_scores(sents), extras=("vocab",)
+    )
+    names = learned.feature_names(False, ("vocab",))
+    for name in ("vocab_new_3", "vocab_new_6", "vocab_new_12"):
+        # the last gaps see only a sentence or two after them, so they are left out
+        assert int(np.argmax(x[:13, names.index(name)])) == 8, name
+
+
+def test_a_weights_file_names_its_feature_groups() -> None:
+    """Extra groups are computed when named, an unknown group is refused, a file without groups loads."""
+    scorer = learned.shipped()
+    names = tuple(learned.feature_names(scorer.meaning, ("smooth",)))
+    smooth = replace(scorer, names=names, weights=(0.0,) * (len(names) + 1), extras=("smooth",))
+    assert learned.BoundaryScorer.from_json(smooth.to_json()) == smooth
+    assert len(_scores(smooth, [s for topic in TOPICS for s in topic])) == 30
+    with pytest.raises(ValueError, match="do not match"):
+        learned.BoundaryScorer.from_json(replace(smooth, extras=("smooth", "nope")).to_json())
+    base = replace(scorer, names=tuple(learned.feature_names(False)), extras=())
+    base = replace(base, weights=(0.0,) * (len(base.names) + 1))
+    data = json.loads(base.to_json())
+    del data["extras"]
+    assert learned.BoundaryScorer.from_json(json.dumps(data)).extras == ()

@@ -24,6 +24,13 @@ Matrix = NDArray[np.float64]
 
 LEXICAL_WINDOWS = (2, 4, 8, 16)
 MEANING_WINDOWS = (2, 4, 8)
+VOCAB_WINDOWS = (3, 6, 12)
+SMOOTH_WINDOWS = (4, 8, 16)
+# Optional feature groups; the benchmark's nested cross-validation decides which ones a fit uses.
+EXTRA_GROUPS: dict[str, tuple[str, ...]] = {
+    "vocab": tuple(f"vocab_new_{w}" for w in VOCAB_WINDOWS) + tuple(f"vocab_end_{w}" for w in VOCAB_WINDOWS),
+    "smooth": tuple(f"smooth_depth_{w}" for w in SMOOTH_WINDOWS),
+}
 WEIGHTS_FILE = "boundary_scorer.json"
 
 
@@ -76,13 +83,50 @@ def _zscore(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
-def feature_names(meaning: bool) -> list[str]:
-    """The feature columns, in order."""
+def feature_names(meaning: bool, extras: Sequence[str] = ()) -> list[str]:
+    """The feature columns, in order; `extras`: names of EXTRA_GROUPS, appended in that order."""
     names = [f"lex_depth_{w}" for w in LEXICAL_WINDOWS] + [f"lex_sim_{w}" for w in LEXICAL_WINDOWS]
     if meaning:
         names += [f"mean_depth_{w}" for w in MEANING_WINDOWS] + [f"mean_sim_{w}" for w in MEANING_WINDOWS]
     names += ["cue_strong", "cue_weak", "reference", "len_after", "len_before"]
+    for group in extras:
+        names += EXTRA_GROUPS[group]
     return names
+
+
+def _vocabulary_turnover(ids: Sequence[Sequence[int]], n_terms: int) -> list[NDArray[np.float64]]:
+    """Per gap: share of the next w sentences' words first used there, of the last w's words never used again."""
+    n = len(ids)
+    first = np.full(n_terms, n)
+    last = np.full(n_terms, -1)
+    for s, row in enumerate(ids):
+        for t in row:
+            first[t] = min(first[t], s)
+            last[t] = s
+    news = np.array([sum(1 for t in row if first[t] == s) for s, row in enumerate(ids)], dtype=np.float64)
+    ends = np.array([sum(1 for t in row if last[t] == s) for s, row in enumerate(ids)], dtype=np.float64)
+    tokens = np.array([len(row) for row in ids], dtype=np.float64)
+    cn, ce, ct = (np.concatenate([[0.0], np.cumsum(v)]) for v in (news, ends, tokens))
+    i = np.arange(n)
+    cols = []
+    for w in VOCAB_WINDOWS:
+        hi = np.minimum(i + w, n)
+        cols.append(_zscore((cn[hi] - cn[i]) / np.maximum(ct[hi] - ct[i], 1.0)))
+    for w in VOCAB_WINDOWS:
+        lo = np.maximum(i - w, 0)
+        cols.append(_zscore((ce[i] - ce[lo]) / np.maximum(ct[i] - ct[lo], 1.0)))
+    return cols
+
+
+def _smoothed_depths(cum: Matrix) -> list[NDArray[np.float64]]:
+    """TextTiling depth of the word-overlap similarity after a 3-gap moving average, per window."""
+    cols = []
+    for w in SMOOTH_WINDOWS:
+        sims = window_similarity(cum, w)
+        if len(sims) > 1:
+            sims[1:] = np.convolve(np.pad(sims[1:], 1, mode="edge"), np.ones(3) / 3, mode="valid")
+        cols.append(_zscore(_depth(sims)))
+    return cols
 
 
 def features(
@@ -90,6 +134,7 @@ def features(
     terms: Sequence[Sequence[str]],
     reference: NDArray[np.float64],
     vectors: NDArray[np.float32] | None = None,
+    extras: Sequence[str] = (),
 ) -> Matrix:
     """One row per sentence (row i: the gap before sentence i; row 0 unused), columns as feature_names.
 
@@ -116,6 +161,8 @@ def features(
     lengths = np.log1p([len(s.text.split()) for s in sentences])
     cols.append(_zscore(lengths))
     cols.append(_zscore(np.concatenate([[0.0], lengths[:-1]])))
+    for group in extras:
+        cols += _vocabulary_turnover(ids, len(vocab)) if group == "vocab" else _smoothed_depths(cum)
     x = np.stack(cols, axis=1)
     x[0] = 0.0
     return x
@@ -169,6 +216,7 @@ class BoundaryScorer:
     gain: float
     cost_scale: float
     meaning: bool
+    extras: tuple[str, ...] = ()
 
     def scores(
         self,
@@ -180,7 +228,7 @@ class BoundaryScorer:
         """P(boundary) before each sentence (index 0: 0); arguments as for features()."""
         if not sentences:
             return np.zeros(0)
-        x = features(sentences, terms, reference, vectors if self.meaning else None)
+        x = features(sentences, terms, reference, vectors if self.meaning else None, self.extras)
         return probabilities(x, np.asarray(self.weights))
 
     def to_json(self) -> str:
@@ -192,6 +240,7 @@ class BoundaryScorer:
                 "gain": self.gain,
                 "cost_scale": self.cost_scale,
                 "meaning": self.meaning,
+                "extras": list(self.extras),
             },
             indent=1,
         )
@@ -206,9 +255,11 @@ class BoundaryScorer:
             float(data["gain"]),
             float(data["cost_scale"]),
             bool(data["meaning"]),
+            tuple(data.get("extras", ())),
         )
         if (
-            list(scorer.names) != feature_names(scorer.meaning)
+            not set(scorer.extras) <= set(EXTRA_GROUPS)
+            or list(scorer.names) != feature_names(scorer.meaning, scorer.extras)
             or len(scorer.weights) != len(scorer.names) + 1
         ):
             raise ValueError("boundary scorer weights do not match the features computed")
