@@ -30,7 +30,7 @@ def _scores(scorer: learned.BoundaryScorer, sentences: list[str], language: str 
 def test_the_shipped_scorer_matches_the_features_and_ranks_topic_changes_first() -> None:
     """Fitted on the physics lectures, it puts the two topic changes of the three-topic lecture on top."""
     scorer = learned.shipped()
-    assert list(scorer.names) == learned.feature_names(scorer.meaning)
+    assert list(scorer.names) == learned.feature_names(scorer.meaning, scorer.extras)
     assert scorer.gain > 0 and scorer.cost_scale > 0
     p = _scores(scorer, [s for topic in TOPICS for s in topic])
     assert set(np.argsort(p)[-2:]) == {10, 20}
