@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -60,3 +62,49 @@ def test_slide_changes_are_found_on_the_decoded_frames(recording: Path) -> None:
     """The three slides start where they change, within a sample."""
     slides = detect_slides(recording, SlideParams(ocr=False))
     assert [s.start for s in slides] == pytest.approx(CHANGES, abs=0.3)
+
+
+def _slides_video(path: Path, seconds: int) -> None:
+    """`seconds` at 2 fps, 320x180, a new slide every 10 s."""
+    font = ImageFont.truetype(FONT, 22)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=2)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        look = np.zeros(0)
+        for i in range(seconds * 2):
+            if i % 20 == 0:
+                img = Image.new("RGB", (320, 180), (250, 250, 245))
+                d = ImageDraw.Draw(img)
+                rng = np.random.default_rng(i)
+                for b in range(4):
+                    word = "".join(rng.choice(list("ABCDEFGHKMNPRSTWXZ"), 12))
+                    d.text((12, 10 + 40 * b), word, font=font, fill=0)
+                look = np.asarray(img)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(look, format="rgb24")))
+        out.mux(stream.encode())
+
+
+PEAK = """
+import resource, sys
+from pathlib import Path
+from aiat_analyzer.slides import SlideParams, detect_slides
+slides = detect_slides(Path(sys.argv[1]), SlideParams(sample_fps=2.0, ocr=False))
+print(len(slides), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_memory_does_not_grow_with_the_videos_length(tmp_path: Path) -> None:
+    """Peak RSS of a detection on 8 min of video is within 12 MB of one on 1 min (every sampled grid
+    or frame kept would add ~40 MB)."""
+    peaks = []
+    for seconds in (60, 480):
+        path = tmp_path / f"{seconds}.mp4"
+        _slides_video(path, seconds)
+        out = subprocess.run(
+            [sys.executable, "-c", PEAK, str(path)], capture_output=True, text=True, check=True
+        )
+        found, peak_kb = map(int, out.stdout.split())
+        assert found == seconds // 10
+        peaks.append(peak_kb)
+    assert peaks[1] - peaks[0] < 12 * 1024, peaks
