@@ -120,9 +120,24 @@ def test_section_title_slides_mark_their_sentence_and_ordinary_slides_do_not() -
         SlideInfo(at[2], "", ""),
         SlideInfo(at[3], "Springs", "SPRINGS"),
     )
-    scores = section_scores(doc, slides)
+    scores = section_scores(doc, slides, brief=1e9)
     assert np.flatnonzero(scores).tolist() == [4, 15]
     assert section_scores(doc, ()).tolist() == [0.0] * 18
+
+
+def test_a_title_only_slide_that_stays_is_not_a_section_slide() -> None:
+    """A divider is shown while the part is announced; a title-only slide on screen for 30 s or more
+    (a short bullet OCR missed, a figure) marks nothing."""
+    body = "The ball rolls down the ramp and the ball speeds up on the ramp."
+    doc = build_document(make_transcript([body] * 18))
+    at = doc.sentences[4].start
+    brief = (SlideInfo(0.0, "Ramps", "Ramps\n• slope"), SlideInfo(at, "Friction", "Friction"))
+    stays = (*brief, SlideInfo(at + 29.0, "Friction", "Friction\n• normal force"))
+    assert np.flatnonzero(section_scores(doc, stays)).tolist() == [4]
+    stays = (*brief, SlideInfo(at + 30.0, "Friction", "Friction\n• normal force"))
+    assert section_scores(doc, stays).tolist() == [0.0] * 18
+    assert doc.duration - at > 30.0
+    assert section_scores(doc, brief).tolist() == [0.0] * 18  # the last slide, on to the end
 
 
 def test_a_section_slide_moves_the_cut_there_and_without_slides_nothing_changes() -> None:
@@ -133,8 +148,9 @@ def test_a_section_slide_moves_the_cut_there_and_without_slides_nothing_changes(
     doc = build_document(make_transcript([body] * 18))
     options = AnalyzeOptions(min_seconds=30, max_seconds=120, max_snippets=0)
     at = doc.sentences[6].start
-    section = (SlideInfo(0.0, "Ramps", "Ramps\n• slope"), SlideInfo(at, "Friction", "Friction"))
-    ordinary = (section[0], SlideInfo(at, "Friction", "Friction\n• the normal force"))
+    after = SlideInfo(at + 8.0, "Friction", "Friction\n• the normal force")
+    section = (SlideInfo(0.0, "Ramps", "Ramps\n• slope"), SlideInfo(at, "Friction", "Friction"), after)
+    ordinary = (section[0], SlideInfo(at, "Friction", "Friction\n• the normal force"), after)
     weighted = EvidenceProposer(weights=EvidenceWeights(slide_section=2.0))
     plain = [c.first for c in EvidenceProposer(weights=EvidenceWeights()).propose(doc, options)]
     assert plain != [0, 6]

@@ -98,19 +98,27 @@ def _squash(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-def section_scores(doc: Document, slides: Sequence[SlideInfo], reach: float = 8.0) -> Scores:
+def section_scores(
+    doc: Document, slides: Sequence[SlideInfo], reach: float = 8.0, brief: float = 30.0
+) -> Scores:
     """1 at the sentence starting nearest (within `reach` s) each section-title slide after the first.
 
-    A slide that shows only its title (no other OCR'd line with a word on it) is how a lecturer opens a
-    new part; an ordinary slide change is not marked (a topic spans several). Lines, not words, are
-    compared: a bullet of common words ("and so we take the moon") is still a bullet.
+    A slide that shows only its title (no other OCR'd line with a word on it) for less than `brief`
+    seconds is how a lecturer opens a new part: shown while the part is announced, not discussed. A
+    title-only slide that stays is more often a slide whose short first bullet OCR missed, or a figure.
+    An ordinary slide change is not marked (a topic spans several). Lines, not words, are compared: a
+    bullet of common words ("and so we take the moon") is still a bullet.
     """
     starts = np.array([s.start for s in doc.sentences], dtype=np.float64)
     out = np.zeros(len(starts), dtype=np.float64)
-    for slide in slides[1:]:
+    for k in range(1, len(slides)):
+        slide = slides[k]
+        until = slides[k + 1].start if k + 1 < len(slides) else doc.duration
         title = _squash(slide.title)
         lines = (_squash(line) for line in slide.text.splitlines())
         if len(title) < 2 or any(len(line) >= 2 and line != title for line in lines) or not len(starts):
+            continue
+        if until - slide.start >= brief:
             continue
         i = int(np.argmin(np.abs(starts - slide.start)))
         if 0 < i and abs(starts[i] - slide.start) < reach:

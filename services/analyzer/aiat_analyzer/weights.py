@@ -33,7 +33,7 @@ DEFAULT_WEIGHTS = EvidenceWeights(
     cue=0.6,
     slide=0.0,
     slide_snap=0.0,
-    slide_section=1.0,
+    slide_section=2.0,
     reference=0.5,
 )
 DEFAULT_COST_SCALE = 2.2
