@@ -8,10 +8,12 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 
 from aiat import transcripts
 from aiat_gateway import chapters as chapter_rules
 from aiat_gateway import sessions as logic
+from aiat_gateway import slides as slide_rules
 from aiat_gateway.api.auth import RATE_LIMITED_RESPONSE, rate_limited
 from aiat_gateway.api.background import publish_now, publish_transition
 from aiat_gateway.api.deps import MAX_ID, AppState, Db, RowId, State
@@ -27,6 +29,7 @@ from aiat_gateway.schemas import (
     SessionOut,
     SessionPatchIn,
     SessionResultsOut,
+    SlideOut,
     SnippetOut,
     UploadSessionRequest,
 )
@@ -45,10 +48,11 @@ def session_out(session: LectureSession, count: int | None = None) -> SessionOut
     return out
 
 
-def results_out(session: LectureSession) -> SessionResultsOut:
-    """Session body with all its snippets."""
+def results_out(db: Session, session: LectureSession) -> SessionResultsOut:
+    """Session body with all its snippets and how many slides it has."""
     base = session_out(session).model_dump()
-    return SessionResultsOut(**base, snippets=[SnippetOut.model_validate(s) for s in session.snippets])
+    snippets = [SnippetOut.model_validate(s) for s in session.snippets]
+    return SessionResultsOut(**base, snippets=snippets, slide_count=slide_rules.count(db, session.id))
 
 
 @router.post("/upload-session", response_model=SessionOut, dependencies=WORK, responses=RATE_LIMITED_RESPONSE)
@@ -148,7 +152,7 @@ async def job_status(session_id: RowId, state: State) -> Response:
 @router.get("/sessions/{session_id}/results", response_model=SessionResultsOut)
 def session_results(session_id: RowId, db: Db) -> SessionResultsOut:
     """The session with every identified snippet."""
-    return results_out(logic.get_session(db, session_id))
+    return results_out(db, logic.get_session(db, session_id))
 
 
 @router.patch("/sessions/{session_id}/plan", response_model=SessionResultsOut)
@@ -163,7 +167,7 @@ def update_plan(session_id: RowId, body: PlanIn, db: Db, state: State) -> Sessio
         path = state.store.resolve(f"{out_dir}/{name}")
         path.unlink(missing_ok=True)
         path.with_suffix(".srt").unlink(missing_ok=True)
-    return results_out(session)
+    return results_out(db, session)
 
 
 @router.get(
@@ -202,11 +206,14 @@ def session_transcript(
 def session_chapters(
     session_id: RowId, db: Db, format: Literal["youtube", "vtt", "json"] = "json"
 ) -> Response:
-    """Chapters covering the whole lecture from 0:00, named from the plan: YouTube lines, WebVTT or JSON."""
+    """Chapters covering the whole lecture from 0:00, named from slide titles or the plan: YouTube, WebVTT, JSON."""
     session = logic.get_session(db, session_id)
     if not session.snippets or not session.media_duration:
         raise Conflict(f"session {session_id} has no plan yet (status {session.job_status!r})")
-    items = chapter_rules.chapters([(s.start, s.name) for s in session.snippets], session.media_duration)
+    slides = [(s.start, s.title) for s in slide_rules.stored_slides(db, session_id)]
+    items = chapter_rules.chapters(
+        [(s.start, s.name) for s in session.snippets], session.media_duration, slides
+    )
     if format == "youtube":
         if len(items) < chapter_rules.YOUTUBE_MIN_CHAPTERS:
             raise Conflict(
@@ -217,3 +224,12 @@ def session_chapters(
     if format == "vtt":
         return PlainTextResponse(chapter_rules.to_vtt(items), media_type="text/vtt")
     return JSONResponse([{"start": c.start, "end": c.end, "title": c.title} for c in items])
+
+
+@router.get("/sessions/{session_id}/slides", response_model=list[SlideOut])
+def session_slides(session_id: RowId, db: Db) -> list[SlideOut]:
+    """The slides the analysis found in the video, in time order (empty for a lecture without slides)."""
+    session = logic.get_session(db, session_id)
+    rows = slide_rules.stored_slides(db, session_id)
+    views = slide_rules.views(session_id, rows, session.media_duration)
+    return [SlideOut(start=v.start, end=v.end, title=v.title, thumbnail_url=v.thumbnail_url) for v in views]
