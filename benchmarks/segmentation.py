@@ -205,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = dataclasses.replace(options, max_snippets=0)  # keep every segment
     rows: dict[str, list[float]] = {k: [] for k in ("pk", "wd", "none_pk", "none_wd", "even_pk", "even_wd")}
     rows |= {"tt_pk": [], "tt_wd": [], "seconds": [], "tt_seconds": [], "found": [], "gold": []}
+    opening = [0, 0]  # snippets after the first that open with a reference; all snippets after the first
     print(f"{'doc':10} {'words':>6} {'gold':>4} {'found':>5} {'Pk':>6} {'WD':>6} {'s':>6}")
     for path in paths:
         doc = read_ref(path)
@@ -213,6 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         began = time.perf_counter()
         items = engine.analyze(transcript, options, lambda *_: None, threading.Event())
         rows["seconds"].append(time.perf_counter() - began)
+        later = [it for it in items if it.start > 0]
+        opening[0] += sum(any(a.kind == "opens_with_reference" for a in it.advisories) for it in later)
+        opening[1] += len(later)
         cuts = {int(np.searchsorted(word_starts, t, side="left")) for it in items for t in (it.start, it.end)}
         hyp = sorted(c for c in cuts if 0 < c < n)
         rows["pk"].append(pk(doc.boundaries, hyp, n, k))
@@ -257,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"{'analyzer ' + engine.name + ' (count not given)':34} {mean('pk'):6.3f} {mean('wd'):6.3f} {mean('seconds'):6.2f}"
     )
+    print(f"snippets after the first opening with a reference to earlier material: {opening[0]}/{opening[1]}")
     print(
         json.dumps(
             {
@@ -267,6 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "even_pk": round(mean("even_pk"), 4),
                 "texttiling_pk": round(mean("tt_pk"), 4) if rows["tt_pk"] else None,
                 "seconds_per_doc": round(mean("seconds"), 3),
+                "open_reference_openings": opening,
             }
         )
     )
