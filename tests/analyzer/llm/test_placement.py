@@ -152,6 +152,32 @@ def test_answers_are_validated_and_applied_in_order(lecture: transcript_pb2.Tran
         {"cuts": [{"id": 2, "position": 1, "keep": False}, {"id": 1, "position": 1, "keep": True}]}
     )
     assert parse_choices(answer, cuts) == [first, None]
-    placed = apply(doc, cands, [first, None], max_seconds=200)
+    placed = apply(doc, cands, [first, None], min_seconds=20, max_seconds=200)
     assert [c.first for c in placed] == [0, first]
-    assert [c.first for c in apply(doc, cands, [first, None], max_seconds=90)] == [0, first, 20]
+    placed = apply(doc, cands, [first, None], min_seconds=20, max_seconds=90)
+    assert [c.first for c in placed] == [0, first, 20]
+
+
+def test_neighbouring_cuts_moving_together_keep_every_clip_in_the_length_range(
+    lecture: transcript_pb2.Transcript,
+) -> None:
+    """Every choice fits its proposer's neighbours; two neighbours moving towards or away from each other
+    must still not make the clip between them shorter than min_seconds or longer than max_seconds."""
+    doc = build_document(lecture)
+    s = doc.sentences
+    cands = [Candidate(a, b - 1, s[a].start, s[b - 1].end) for a, b in ((0, 10), (10, 20), (20, len(s)))]
+
+    def fits(a: int, b: int) -> bool:
+        return LIMITS["min_seconds"] <= s[b - 1].end - s[a].start <= LIMITS["max_seconds"]
+
+    assert all(fits(c.first, c.last + 1) for c in cands)
+    # What cuts_to_place may offer: between the midpoints, each side in range with the proposer's cuts.
+    firsts = [j for j in range(6, 16) if fits(0, j) and fits(j, 20)]
+    seconds = [j for j in range(16, 26) if fits(10, j) and fits(j, len(s))]
+    assert 15 in firsts and 16 in seconds
+    for a in [*firsts, None]:
+        for b in [*seconds, None]:
+            placed = apply(doc, cands, [a, b], **LIMITS)
+            assert all(fits(c.first, c.last + 1) for c in placed), (a, b, [c.first for c in placed])
+    assert [c.first for c in apply(doc, cands, [15, 16], **LIMITS)] == [0, 15, 20]
+    assert [c.first for c in apply(doc, cands, [12, 18], **LIMITS)] == [0, 12, 18]

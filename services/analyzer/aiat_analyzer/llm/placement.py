@@ -263,7 +263,7 @@ class BoundaryPlacer:
             for k in range(len(bounds)):
                 chosen.extend(run(k))
                 progress("placing", k + 1, len(bounds))
-        return apply(doc, candidates, chosen, options.max_seconds)
+        return apply(doc, candidates, chosen, options.min_seconds, options.max_seconds)
 
     def _window(self, cuts: Sequence[Cut], cancel: threading.Event) -> list[int | None]:
         current: list[int | None] = [next(p.sentence for p in c.positions if p.current) for c in cuts]
@@ -291,17 +291,36 @@ class BoundaryPlacer:
 
 
 def apply(
-    doc: Document, candidates: Sequence[Candidate], chosen: Sequence[int | None], max_seconds: float
+    doc: Document,
+    candidates: Sequence[Candidate],
+    chosen: Sequence[int | None],
+    min_seconds: float,
+    max_seconds: float,
 ) -> list[Candidate]:
-    """Candidates over the chosen cuts; a drop that would exceed max_seconds, or a cut out of order, is not made."""
+    """Candidates over the chosen cuts; a move or drop that would take a clip out of the length range is not made.
+
+    Each offer fits between the proposer's neighbouring cuts, but two neighbours both moving towards (or
+    away from) each other could still leave the clip between them too short (or too long): a move is made
+    only if the clip it closes, from the cut actually placed before, and the one it opens, up to the
+    proposer's next cut, are both in range, so falling back to the proposer's cut is always in range too.
+    """
     sents = doc.sentences
+    lo_len = min(min_seconds, doc.duration)
+
+    def seconds(a: int, b: int) -> float:
+        return sents[b - 1].end - sents[a].start
+
     cuts = [0]
     for k, (cand, pick) in enumerate(zip(candidates[1:], chosen, strict=True), start=1):
-        nxt_end = candidates[k + 1].first if k + 1 < len(candidates) else len(sents)
-        if pick is None and sents[nxt_end - 1].end - sents[cuts[-1]].start <= max_seconds:
+        nxt = candidates[k + 1].first if k + 1 < len(candidates) else len(sents)
+        if pick is None and seconds(cuts[-1], nxt) <= max_seconds:
             continue
-        at = cand.first if pick is None or not cuts[-1] < pick < nxt_end else pick
-        cuts.append(at if at > cuts[-1] else cand.first)
+        at = cand.first
+        if pick is not None and cuts[-1] < pick < nxt:
+            spans = (seconds(cuts[-1], pick), seconds(pick, nxt))
+            if min(spans) >= lo_len and max(spans) <= max_seconds:
+                at = pick
+        cuts.append(at)
     bounds = [*cuts, len(sents)]
     return [
         Candidate(first=a, last=b - 1, start=sents[a].start, end=sents[b - 1].end)
