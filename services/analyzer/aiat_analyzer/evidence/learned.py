@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aiat_analyzer.evidence import speech
+from aiat_analyzer.evidence.depth import depth
 from aiat_analyzer.sentences import Sentence
 
 Matrix = NDArray[np.float64]
@@ -32,25 +33,6 @@ EXTRA_GROUPS: dict[str, tuple[str, ...]] = {
     "smooth": tuple(f"smooth_depth_{w}" for w in SMOOTH_WINDOWS),
 }
 WEIGHTS_FILE = "boundary_scorer.json"
-
-
-def _depth(sims: NDArray[np.float64]) -> NDArray[np.float64]:
-    """TextTiling depth of each gap's similarity below the nearest peaks on both sides (index 0 unused)."""
-    n = len(sims)
-    depth = np.zeros(n, dtype=np.float64)
-    for i in range(1, n):
-        lpeak = sims[i]
-        j = i - 1
-        while j >= 1 and sims[j] >= lpeak:
-            lpeak = sims[j]
-            j -= 1
-        rpeak = sims[i]
-        j = i + 1
-        while j < n and sims[j] >= rpeak:
-            rpeak = sims[j]
-            j += 1
-        depth[i] = (lpeak - sims[i]) + (rpeak - sims[i])
-    return depth
 
 
 def window_similarity(cum: Matrix, window: int) -> NDArray[np.float64]:
@@ -125,7 +107,7 @@ def _smoothed_depths(cum: Matrix) -> list[NDArray[np.float64]]:
         sims = window_similarity(cum, w)
         if len(sims) > 1:
             sims[1:] = np.convolve(np.pad(sims[1:], 1, mode="edge"), np.ones(3) / 3, mode="valid")
-        cols.append(_zscore(_depth(sims)))
+        cols.append(_zscore(depth(sims)))
     return cols
 
 
@@ -150,11 +132,11 @@ def features(
     cum = _cumulative(counts)
     cols: list[NDArray[np.float64]] = []
     lex_sims = [window_similarity(cum, w) for w in LEXICAL_WINDOWS]
-    cols += [_zscore(_depth(s)) for s in lex_sims] + [_zscore(-s) for s in lex_sims]
+    cols += [_zscore(depth(s)) for s in lex_sims] + [_zscore(-s) for s in lex_sims]
     if vectors is not None:
         vcum = _cumulative(vectors.astype(np.float64))
         mean_sims = [window_similarity(vcum, w) for w in MEANING_WINDOWS]
-        cols += [_zscore(_depth(s)) for s in mean_sims] + [_zscore(-s) for s in mean_sims]
+        cols += [_zscore(depth(s)) for s in mean_sims] + [_zscore(-s) for s in mean_sims]
     cue = np.array([speech.cue_strength(s.text) for s in sentences], dtype=np.float64)
     cols += [(cue >= 1.0).astype(np.float64), ((cue > 0) & (cue < 1.0)).astype(np.float64)]
     cols.append(np.asarray(reference, dtype=np.float64))

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from aiat_analyzer.evidence.depth import depth
+
 Array = NDArray[np.float32]
 
 MAX_TOKENS = 128  # all-MiniLM-L6-v2 was trained on 128-token inputs
@@ -140,17 +142,4 @@ def depth_scores(vectors: Array, window: int = 6) -> Array:
         right = vectors[i : i + window].mean(0)
         denom = float(np.linalg.norm(left) * np.linalg.norm(right)) or 1.0
         sims[i] = float(left @ right) / denom
-    depth = np.zeros(n, dtype=np.float32)
-    for i in range(1, n):
-        lpeak = sims[i]
-        j = i - 1
-        while j >= 1 and sims[j] >= lpeak:
-            lpeak = sims[j]
-            j -= 1
-        rpeak = sims[i]
-        j = i + 1
-        while j < n and sims[j] >= rpeak:
-            rpeak = sims[j]
-            j += 1
-        depth[i] = (lpeak - sims[i]) + (rpeak - sims[i])
-    return depth
+    return depth(sims).astype(np.float32)
