@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Any, Literal, Protocol
+from collections.abc import Callable
+from typing import Any, Literal, Protocol, TypeVar
 
-from aiat.errors import EngineUnavailable, StartupError
+from aiat.errors import Cancelled, EngineUnavailable, StartupError
+from aiat_analyzer.plan import PlanParseError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SchemaStyle = Literal["json_object", "json_schema"]
 Messages = list[dict[str, str]]
@@ -61,3 +67,32 @@ def chat_body(
         "max_tokens": max_tokens,
         "temperature": temperature,
     }
+
+
+def ask(
+    backend: ChatBackend,
+    messages: Messages,
+    schema: dict[str, Any],
+    max_tokens: int,
+    cancel: threading.Event,
+    *,
+    parse: Callable[[str], T],
+    correction: Callable[[str], str],
+    attempts: int,
+    what: str,
+) -> T | None:
+    """The first answer `parse` accepts in `attempts` tries, each retry told what was wrong; None if none."""
+    for attempt in range(1, attempts + 1):
+        if cancel.is_set():
+            raise Cancelled("analysis cancelled")
+        text = ""
+        try:
+            text = backend.complete(messages, schema, max_tokens, cancel)
+            return parse(text)
+        except (LlmOutputError, PlanParseError) as exc:
+            log.warning("%s: unusable %s (attempt %d of %d): %s", backend.name, what, attempt, attempts, exc)
+            # Ask again with the bad answer and what was wrong with it (at temperature 0 the same prompt
+            # would give the same answer).
+            retry = [{"role": "assistant", "content": text[:2000]}] if text.strip() else []
+            messages = [*messages[:2], *retry, {"role": "user", "content": correction(str(exc)[:200])}]
+    return None

@@ -19,11 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from aiat.errors import Cancelled
 from aiat_analyzer import naming
 from aiat_analyzer.evidence import speech
 from aiat_analyzer.llm import prompts
-from aiat_analyzer.llm.chat import ChatBackend, LlmOutputError, Messages
+from aiat_analyzer.llm.chat import ChatBackend, Messages, ask
 from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document, ProgressFn, SlideInfo
 from aiat_analyzer.plan import PlanParseError, extract_json
 
@@ -271,19 +270,19 @@ class BoundaryPlacer:
         schema = response_schema(cuts)
         max_tokens = min(self.max_tokens, 40 + TOKENS_PER_CUT * len(cuts))
         attempts = self.retries + 1
-        for attempt in range(1, attempts + 1):
-            if cancel.is_set():
-                raise Cancelled("analysis cancelled")
-            text = ""
-            try:
-                text = self.backend.complete(msgs, schema, max_tokens, cancel)
-                return parse_choices(text, cuts)
-            except (LlmOutputError, PlanParseError) as exc:
-                log.warning(
-                    "%s: unusable placement (attempt %d of %d): %s", self.backend.name, attempt, attempts, exc
-                )
-                retry = [{"role": "assistant", "content": text[:2000]}] if text.strip() else []
-                msgs = [*msgs[:2], *retry, {"role": "user", "content": correction(str(exc)[:200], len(cuts))}]
+        chosen = ask(
+            self.backend,
+            msgs,
+            schema,
+            max_tokens,
+            cancel,
+            parse=lambda text: parse_choices(text, cuts),
+            correction=lambda problem: correction(problem, len(cuts)),
+            attempts=attempts,
+            what="placement",
+        )
+        if chosen is not None:
+            return chosen
         log.warning(
             "%s: no usable placement after %d attempts; the proposer's cuts stay", self.backend.name, attempts
         )

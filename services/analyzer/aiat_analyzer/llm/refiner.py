@@ -8,15 +8,14 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from aiat.errors import Cancelled
 from aiat_analyzer import naming
 from aiat_analyzer.llm import prompts
-from aiat_analyzer.llm.chat import ChatBackend, LlmOutputError
+from aiat_analyzer.llm.chat import ChatBackend, ask
 from aiat_analyzer.llm.placement import BoundaryPlacer
 from aiat_analyzer.llm.prompts import Window
 from aiat_analyzer.naming import Label
 from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document, PlanRefiner, ProgressFn
-from aiat_analyzer.plan import PlanItem, PlanParseError
+from aiat_analyzer.plan import PlanItem
 
 log = logging.getLogger(__name__)
 
@@ -124,20 +123,19 @@ class LlmRefiner:
         max_tokens = min(self.max_tokens, 40 + TOKENS_PER_LABEL * n)
         fallback = [Label(it.name, it.summary, it.score, it.reason) for it in extractive]
         attempts = self.retries + 1
-        for attempt in range(1, attempts + 1):
-            if cancel.is_set():
-                raise Cancelled("analysis cancelled")
-            text = ""
-            try:
-                text = self.backend.complete(msgs, schema, max_tokens, cancel)
-                labels, problems = prompts.parse_labels(text, n)
-            except (LlmOutputError, PlanParseError) as exc:
-                log.warning("%s: unusable answer (attempt %d of %d): %s", self.name, attempt, attempts, exc)
-                # Ask again with the bad answer and what was wrong with it (at temperature 0 the same
-                # prompt would give the same answer).
-                retry = [{"role": "assistant", "content": text[:2000]}] if text.strip() else []
-                msgs = [*msgs[:2], *retry, {"role": "user", "content": prompts.correction(str(exc)[:200], n)}]
-                continue
+        answer = ask(
+            self.backend,
+            msgs,
+            schema,
+            max_tokens,
+            cancel,
+            parse=lambda text: prompts.parse_labels(text, n),
+            correction=lambda problem: prompts.correction(problem, n),
+            attempts=attempts,
+            what="answer",
+        )
+        if answer is not None:
+            labels, problems = answer
             if problems:
                 log.info("%s: partly usable answer: %s", self.name, "; ".join(problems[:5]))
             return WindowResult(
