@@ -28,7 +28,8 @@ def test_lexical_engine_is_the_proposer_and_the_extractive_refiner() -> None:
 
 def test_the_section_slide_weight_reaches_the_proposer_and_is_checked() -> None:
     """AIAT_ANALYZER_SLIDE_SECTION_WEIGHT sets the proposer's weight (default on); negative is refused."""
-    assert build_engine(AnalyzerSettings(engine="lexical")).proposer.weights.slide_section == 2.0
+    default = build_engine(AnalyzerSettings(engine="lexical")).proposer
+    assert isinstance(default, EvidenceProposer) and default.weights.slide_section == 2.0
     engine = build_engine(AnalyzerSettings(engine="lexical", slide_section_weight=0.5))
     assert isinstance(engine.proposer, EvidenceProposer) and engine.proposer.weights.slide_section == 0.5
     with pytest.raises(ValueError, match="must not be negative"):

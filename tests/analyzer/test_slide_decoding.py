@@ -71,7 +71,7 @@ def _slides_video(path: Path, seconds: int) -> None:
         stream = out.add_stream("libx264", rate=2)
         stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
         stream.options = {"preset": "ultrafast"}
-        look = np.zeros(0)
+        look = np.zeros((0,), dtype=np.uint8)
         for i in range(seconds * 2):
             if i % 20 == 0:
                 img = Image.new("RGB", (320, 180), (250, 250, 245))

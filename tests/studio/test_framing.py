@@ -89,6 +89,7 @@ def test_the_regions_a_render_used_are_shown_and_a_correction_is_sent(
         with page.expect_request(lambda r: r.url.endswith("/process") and r.method == "POST") as sent:
             page.locator("#render-one").click()
         body = sent.value.post_data_json
+        assert body is not None
         assert body["layout"] == "fit"
         assert body["slide"] == FRAMING["slide"]
         assert body["speaker"] == {"x": 100, "y": 40, "w": 60, "h": 50}
