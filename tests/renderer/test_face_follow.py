@@ -35,7 +35,7 @@ def walk(media_root: Path) -> tuple[Path, np.ndarray]:
     gray = np.asarray(photo.convert("L"))
     (x, y, w, h) = max(regions._faces(gray), key=lambda b: b[2] * b[3])
     out = media_root / "walk.mp4"
-    background = "life=s=640x360:r=25:ratio=0.3:life_color=#909090:death_color=#404040"
+    background = "life=s=640x360:r=25:ratio=0.3:seed=7:life_color=#909090:death_color=#404040"
     subprocess.run(
         [ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", background, "-loop", "1", "-framerate", "25",
          "-i", str(png), "-filter_complex", f"[0:v][1:v]overlay=x='{SPEED}*t':y=70:shortest=1,format=yuv420p",
