@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import subprocess
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -17,6 +19,7 @@ import pytest
 
 from aiat.analyzer.v1 import analyzer_pb2, analyzer_pb2_grpc
 from aiat.common.v1 import transcript_pb2
+from aiat.media import ffmpeg_exe
 from aiat_analyzer.factory import build_engine, request_limits
 from aiat_analyzer.pipeline import AnalyzeOptions, AnalyzerEngine
 from aiat_analyzer.plan import Advisory, PlanItem
@@ -245,3 +248,33 @@ def test_advisories_reach_the_plan_message() -> None:
     assert snippet.advisories[0].suggested_start == 2.0 and not snippet.advisories[0].HasField(
         "suggested_end"
     )
+
+
+@pytest.fixture
+def store_with_video(tmp_path: Path) -> Path:
+    """A data dir whose media store holds a 6 s test-pattern video at sessions/lecture.mp4."""
+    video = tmp_path / "media" / "sessions" / "lecture.mp4"
+    video.parent.mkdir(parents=True)
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=s=320x180:r=5:d=6", "-c:v", "libx264",
+         "-preset", "ultrafast", str(video)],
+        check=True,
+    )  # fmt: skip
+    return tmp_path
+
+
+async def test_progress_over_slide_detection_and_analysis_never_runs_back(
+    serve: Server, lecture: transcript_pb2.Transcript, store_with_video: Path
+) -> None:
+    """With a video, slides take the first half of one bar and the analysis the second: done/total only grows."""
+    target = await serve(data_dir=store_with_video, slide_ocr=False)
+    request = analyzer_pb2.AnalyzeRequest(
+        transcript=lecture,
+        options=analyzer_pb2.AnalyzeOptions(min_seconds=20, max_seconds=90),
+        media_path="sessions/lecture.mp4",
+    )
+    progress, plans = await analyze(target, request)
+    assert plans and {"slides", "labelling"} <= {p.stage for p in progress}
+    fractions = [p.done / p.total for p in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert max(f for p, f in zip(progress, fractions, strict=True) if p.stage == "slides") <= 0.5

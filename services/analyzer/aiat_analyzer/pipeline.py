@@ -28,6 +28,17 @@ log = logging.getLogger(__name__)
 # progress(stage, done, total): steps of the pipeline, or windows within a refiner stage.
 ProgressFn = Callable[[str, float, float], None]
 
+
+def band(progress: ProgressFn, start: float, width: float, total: float) -> ProgressFn:
+    """A sub-step's progress reported as the span [start, start + width] of `total`, so it never runs back."""
+
+    def report(stage: str, done: float, sub_total: float) -> None:
+        fraction = min(max(done / sub_total, 0.0), 1.0) if sub_total > 0 else 0.0
+        progress(stage, start + width * fraction, total)
+
+    return report
+
+
 # Free-text request options go into every prompt window: keep them short enough for any context.
 MAX_OPTION_CHARS = 300
 
@@ -236,7 +247,7 @@ class PipelineEngine:
         step(1)
         candidates = self.proposer.propose(doc, options)
         step(2)
-        items = self.refiner.refine(doc, candidates, options, progress, cancel)
+        items = self.refiner.refine(doc, candidates, options, band(progress, 2, 1, total), cancel)
         step(3)
         result = plan.repair(items, doc.limits(options))
         if result.problems:

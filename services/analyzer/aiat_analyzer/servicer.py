@@ -13,7 +13,7 @@ from aiat.common.v1 import transcript_pb2
 from aiat.errors import EngineError, EngineUnavailable
 from aiat.limits import ConcurrencyLimiter
 from aiat.streaming import Emit, abort_with, guarded_stream, run_in_thread_streaming
-from aiat_analyzer.pipeline import AnalyzeOptions, AnalyzerEngine, SlideInfo
+from aiat_analyzer.pipeline import AnalyzeOptions, AnalyzerEngine, ProgressFn, SlideInfo, band
 from aiat_analyzer.plan import PlanItem
 from aiat_analyzer.slides import SlideStep
 
@@ -106,18 +106,19 @@ class AnalyzerServicer(analyzer_pb2_grpc.AnalyzerServiceServicer):
                 emit(transcript_pb2.Progress(done=done, total=total, unit="steps", stage=stage))
 
             slides = [SlideInfo(s.start, s.title, s.text, s.thumbnail) for s in request.slides]
+            analysis: ProgressFn = progress
             if not slides and request.media_path and self.slides is not None:
+                # One bar over both: slide detection the first half, the analysis the second.
                 slides = self.slides.run(
                     request.media_path,
                     request.slides_dir,
-                    lambda done, total: emit(
-                        transcript_pb2.Progress(done=done, total=total, unit="seconds", stage="slides")
-                    ),
+                    lambda done, total: band(progress, 0, 1, 2)("slides", done, total),
                     cancel,
                 )
+                analysis = band(progress, 1, 1, 2)
             slides.sort(key=lambda s: s.start)
             found = replace(options, slides=tuple(slides))
-            return self.engine.analyze(request.transcript, found, progress, cancel), slides
+            return self.engine.analyze(request.transcript, found, analysis, cancel), slides
 
         async for event in run_in_thread_streaming(work):
             if isinstance(event, transcript_pb2.Progress):

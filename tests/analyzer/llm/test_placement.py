@@ -181,3 +181,18 @@ def test_neighbouring_cuts_moving_together_keep_every_clip_in_the_length_range(
             assert all(fits(c.first, c.last + 1) for c in placed), (a, b, [c.first for c in placed])
     assert [c.first for c in apply(doc, cands, [15, 16], **LIMITS)] == [0, 15, 20]
     assert [c.first for c in apply(doc, cands, [12, 18], **LIMITS)] == [0, 12, 18]
+
+
+def test_progress_over_placing_and_labelling_never_runs_back(
+    fake: FakeOpenAI, lecture: transcript_pb2.Transcript
+) -> None:
+    """Placement and labelling share the refiner's step of the bar: done/total only grows, ending at 1."""
+    engine = engine_for(fake)
+    seen: list[tuple[str, float, float]] = []
+    try:
+        engine.analyze(lecture, engine.limits.resolve(), lambda *a: seen.append(a), threading.Event())
+    finally:
+        engine.close()
+    assert {"placing", "labelling"} <= {stage for stage, _, _ in seen}
+    fractions = [done / total for _, done, total in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0

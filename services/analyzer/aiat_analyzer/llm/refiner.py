@@ -14,7 +14,7 @@ from aiat_analyzer.llm.chat import ChatBackend, ask
 from aiat_analyzer.llm.placement import BoundaryPlacer
 from aiat_analyzer.llm.prompts import Window
 from aiat_analyzer.naming import Label
-from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document, PlanRefiner, ProgressFn
+from aiat_analyzer.pipeline import AnalyzeOptions, Candidate, Document, PlanRefiner, ProgressFn, band
 from aiat_analyzer.plan import PlanItem
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ class LlmRefiner:
         if not candidates:
             return []
         if self.placer is not None:
-            candidates = self.placer.place(doc, candidates, options, progress, cancel)
+            candidates = self.placer.place(doc, candidates, options, band(progress, 0, 1, 2), cancel)
+            progress = band(progress, 1, 1, 2)
         texts = [[s.text for s in doc.sentences[c.first : c.last + 1]] for c in candidates]
         language = doc.language or options.language
         keywords = prompts.keywords_per_candidate(texts, language=language)
