@@ -102,7 +102,7 @@ def test_ctrl_c_twice_during_processing_stops_the_stack_and_every_child(tmp_path
             demo.wait()
     reader.join(5)
     output = "".join(lines)
-    assert code == 130, output
+    assert code == 130, (code, output)
     assert "stopping the stack" in output and "stack stopped" in output, output
     assert "interrupted before the demo finished" in output, output
     assert "Traceback" not in output, output
