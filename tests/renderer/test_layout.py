@@ -17,6 +17,7 @@ from aiat_renderer.layout import (
     Rect,
     clean_text,
     clear_bands,
+    clip_rect,
     compose_fit,
     compose_stack,
     compute_geometry,
@@ -175,3 +176,14 @@ def test_crop_path_holds_still_for_a_jittery_speaker_and_pans_smoothly_for_a_wal
     for t, centre in walk[2:-2]:
         left = next(x for pt, x in reversed(path) if pt <= t)
         assert left - 60 <= centre <= left + 404 + 60
+
+
+@pytest.mark.parametrize(
+    "rect",
+    [Rect(319, 10, 2, 2), Rect(400, 500, 50, 50), Rect(-20, -20, 10_000, 10_000), Rect(300, 170, 1, 1)],
+)
+def test_a_region_off_or_past_the_frame_is_cut_to_lie_inside_it(rect: Rect) -> None:
+    """Whatever is given (a region over the edge, wholly outside, larger than the frame), the result fits."""
+    out = clip_rect(rect, 320, 180)
+    assert 0 <= out.x and 0 <= out.y and out.w >= 2 and out.h >= 2
+    assert out.x + out.w <= 320 and out.y + out.h <= 180, out
