@@ -119,6 +119,14 @@ def test_chapters_take_the_title_of_the_slide_they_start_on() -> None:
     assert [c.title for c in chapters(plan, 200.0)] == [n for _, n in plan]
 
 
+def test_a_generic_slide_title_does_not_name_a_chapter() -> None:
+    """ "Outline" or "Questions?" on screen say where the lecture is, not what the chapter teaches: the plan names it."""
+    plan = [(0.0, "Intro"), (40.0, "Momentum"), (90.0, "Wrap-up")]
+    slides = [(0.0, "Outline"), (40.0, "Conservation of momentum"), (90.0, "  Any questions? ")]
+    got = chapters(plan, 150.0, slides)
+    assert [c.title for c in got] == ["Intro", "Conservation of momentum", "Wrap-up"]
+
+
 def test_the_chapters_endpoint_uses_the_stored_slides(gateway: Gateway) -> None:
     """GET /chapters names chapters from the session's slides where they have titles."""
     sid = upload(gateway, 5)["id"]

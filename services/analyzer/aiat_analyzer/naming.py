@@ -7,29 +7,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aiat.slide_titles import is_generic
 from aiat_analyzer.languages import TOKEN, lexicon
 
 SUMMARY_CHARS = 220
 TITLE_CHARS = 70
 # A slide title names a segment only when its slides fill at least this share of it.
 MIN_TITLE_SHARE = 0.25
-# Titles that say where the lecture is, not what a segment teaches.
-GENERIC_TITLES = frozenset(
-    {
-        "outline",
-        "agenda",
-        "contents",
-        "table of contents",
-        "overview",
-        "questions",
-        "any questions",
-        "q&a",
-        "thank you",
-        "thanks",
-        "the end",
-        "references",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -131,7 +115,7 @@ def label_segments(
 def real_title(text: str) -> str | None:
     """An OCR'd slide title cleaned up, or None for noise, a bare number or a generic title."""
     title = " ".join(text.split()).strip(" .:;,-–—|•·")
-    if not 3 <= len(title) <= TITLE_CHARS or title.casefold().rstrip("?!") in GENERIC_TITLES:
+    if not 3 <= len(title) <= TITLE_CHARS or is_generic(title):
         return None
     tokens = title.split()
     wordy = [t for t in tokens if sum(ch.isalpha() for ch in t) >= 2]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aiat.slide_titles import is_generic
+
 MIN_SECONDS = 10.0
 YOUTUBE_MIN_CHAPTERS = 3
 INTRO = "Introduction"
@@ -58,12 +60,12 @@ def chapters(
 
 
 def slide_title(slides: Sequence[tuple[float, str]], start: float, end: float) -> str | None:
-    """The title of the slide on screen at `start`, or of one coming up within the lead; None if untitled."""
+    """The title of the slide on screen at `start` or coming up within the lead; None if untitled or generic."""
     before = [t for at, t in slides if at <= start]
     soon = [t for at, t in slides if start < at <= min(start + SLIDE_LEAD_SECONDS, end)]
     picked = soon[-1] if soon else (before[-1] if before else "")
     title = " ".join(picked.split())
-    return title if sum(ch.isalpha() for ch in title) >= 3 else None
+    return title if sum(ch.isalpha() for ch in title) >= 3 and not is_generic(title) else None
 
 
 def _clock(seconds: float) -> str:
