@@ -132,3 +132,26 @@ async def test_an_unexpected_error_is_named_by_its_service_once(
     with pytest.raises(StepError) as failed:
         await clients.render(bad, timeout=60)
     assert str(failed.value) == "renderer: internal error (see the service log) (INTERNAL)"
+
+
+async def test_a_video_that_cannot_be_published_puts_the_earlier_srt_back(
+    clients: ServiceClients, media_root: Path
+) -> None:
+    """The .srt is published just before the .mp4's rename; when that rename fails, the earlier .srt returns."""
+    directory = media_root / "output" / uuid.uuid4().hex / "snippets"
+    (directory / "a.mp4").mkdir(parents=True)  # a directory in the way of the rename
+    (directory / "a.mp4" / "keep").write_bytes(b"x")
+    (directory / "a.srt").write_bytes(PREVIOUS["a.srt"])
+    captions = renderer_pb2.Captions(enabled=True, write_srt=True)
+    blocked = renderer_pb2.RenderRequest(
+        source_path="clip.mp4",
+        start=0.0,
+        end=2.0,
+        output_path=(directory / "a.mp4").relative_to(media_root).as_posix(),
+        words=WORDS,
+        style=renderer_pb2.RenderStyle(intro=NO_INTRO, captions=captions),
+    )
+    with pytest.raises(StepError):
+        await clients.render(blocked, timeout=120)
+    assert sorted(p.name for p in directory.iterdir()) == ["a.mp4", "a.srt"]
+    assert (directory / "a.srt").read_bytes() == PREVIOUS["a.srt"]

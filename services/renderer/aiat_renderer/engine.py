@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import tempfile
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -188,6 +190,7 @@ class FfmpegEngine:
             work = Path(tmp)
             command = self.command(spec, work, cancel)
             srt: Path | None = None
+            earlier: Path | None = None  # a hard link to the .srt this render replaces, until it has its .mp4
             try:
                 with store.atomic_path(spec.output_path) as part:
                     run_ffmpeg(
@@ -196,11 +199,16 @@ class FfmpegEngine:
                     info = probe(part)
                     if command.srt is not None:
                         # Before the .mp4's rename, so an .srt that does not fit leaves no new .mp4 either.
+                        earlier = _keep_earlier(store.resolve(srt_rel))
                         srt = store.write_bytes_atomic(srt_rel, command.srt.encode())
             except BaseException:
                 if srt is not None:  # the .mp4 was not renamed: no .srt without its video
                     srt.unlink(missing_ok=True)
+                if earlier is not None:  # and the .srt of the earlier video back beside it
+                    earlier.replace(store.resolve(srt_rel))
                 raise
+            if earlier is not None:
+                earlier.unlink(missing_ok=True)
         return command, info, srt_rel if srt is not None else ""
 
     def command(self, spec: RenderSpec, work: Path, cancel: threading.Event | None = None) -> FfmpegCommand:
@@ -451,3 +459,12 @@ def _text_lines(
 def build_engine(settings: RendererSettings) -> FfmpegEngine:
     """The engine the settings describe, not loaded yet (no I/O: load() finds ffmpeg and probes the encoder)."""
     return FfmpegEngine(settings)
+
+
+def _keep_earlier(path: Path) -> Path | None:
+    """A hidden hard link to `path` beside it, so the file can be put back; None when there is none."""
+    if not path.is_file():
+        return None
+    link = path.with_name(f".{path.name}.{uuid.uuid4().hex}.earlier")
+    os.link(path, link)
+    return link
