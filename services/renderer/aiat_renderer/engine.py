@@ -202,13 +202,14 @@ class FfmpegEngine:
                         earlier = _keep_earlier(store.resolve(srt_rel))
                         srt = store.write_bytes_atomic(srt_rel, command.srt.encode())
             except BaseException:
+                # Clean-up only: an error here must not hide the render's own error.
                 if srt is not None:  # the .mp4 was not renamed: no .srt without its video
-                    srt.unlink(missing_ok=True)
+                    _remove(srt)
                 if earlier is not None:  # and the .srt of the earlier video back beside it
-                    earlier.replace(store.resolve(srt_rel))
+                    _put_back(earlier, store.resolve(srt_rel))
                 raise
-            if earlier is not None:
-                earlier.unlink(missing_ok=True)
+            if earlier is not None:  # the render is published: failing to tidy up must not fail it
+                _remove(earlier)
         return command, info, srt_rel if srt is not None else ""
 
     def command(self, spec: RenderSpec, work: Path, cancel: threading.Event | None = None) -> FfmpegCommand:
@@ -462,9 +463,34 @@ def build_engine(settings: RendererSettings) -> FfmpegEngine:
 
 
 def _keep_earlier(path: Path) -> Path | None:
-    """A hidden hard link to `path` beside it, so the file can be put back; None when there is none."""
+    """A hidden hard link to `path` beside it, so the file can be put back; None when there is none.
+
+    Best effort: where the store refuses hard links (vfat, some network shares) the render goes on
+    without a copy to put back, as it did before the copy was kept.
+    """
     if not path.is_file():
         return None
     link = path.with_name(f".{path.name}.{uuid.uuid4().hex}.earlier")
-    os.link(path, link)
+    try:
+        os.link(path, link)
+    except OSError as exc:
+        log.warning("could not keep %s to put back if the render fails: %s", path.name, exc)
+        return None
     return link
+
+
+def _put_back(earlier: Path, path: Path) -> None:
+    """`earlier` renamed to `path`; logged, and `earlier` removed, if that fails."""
+    try:
+        earlier.replace(path)
+    except OSError as exc:
+        log.warning("could not put back the earlier %s: %s", path.name, exc)
+        _remove(earlier)
+
+
+def _remove(path: Path) -> None:
+    """Delete `path` if it is there; a failure is logged, not raised (clean-up after a render)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not remove %s: %s", path.name, exc)
