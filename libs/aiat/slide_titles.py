@@ -20,6 +20,10 @@ GENERIC_TITLES = frozenset(
 )
 
 
+# What OCR leaves around a title: bullets, rules, a closing colon or full stop, a (spaced) ? or !.
+PUNCTUATION = " .:;,-–—|•·?!"
+
+
 def is_generic(title: str) -> bool:
-    """Whether a (cleaned) slide title is one of the generic ones, ignoring case and a closing ? or !."""
-    return " ".join(title.split()).casefold().rstrip("?!") in GENERIC_TITLES
+    """Whether a slide title, raw or cleaned, is one of the generic ones, ignoring case and the punctuation around it."""
+    return " ".join(title.split()).strip(PUNCTUATION).casefold() in GENERIC_TITLES
