@@ -187,3 +187,13 @@ def test_a_region_off_or_past_the_frame_is_cut_to_lie_inside_it(rect: Rect) -> N
     out = clip_rect(rect, 320, 180)
     assert 0 <= out.x and 0 <= out.y and out.w >= 2 and out.h >= 2
     assert out.x + out.w <= 320 and out.y + out.h <= 180, out
+
+
+@pytest.mark.parametrize(("src_w", "src_h"), [(1, 180), (320, 1), (1, 1), (2, 2)])
+def test_a_region_on_a_frame_under_2_px_wide_or_high_stays_inside_it(src_w: int, src_h: int) -> None:
+    """The 2 px minimum gives way to the frame: a 1 px wide source gets a 1 px wide region, not one past its edge."""
+    for rect in (Rect(0, 0, 1, 1), Rect(5, 5, 50, 50), Rect(-3, -3, 2, 2)):
+        out = clip_rect(rect, src_w, src_h)
+        assert out.x >= 0 and out.y >= 0 and out.w >= 1 and out.h >= 1, out
+        assert out.x + out.w <= src_w and out.y + out.h <= src_h, (rect, out)
+        assert out.w >= min(2, src_w) and out.h >= min(2, src_h), out

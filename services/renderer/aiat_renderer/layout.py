@@ -94,7 +94,8 @@ def compute_geometry(
 def clip_rect(rect: Rect, src_w: int, src_h: int) -> Rect:
     """`rect` moved and cut to lie inside the source frame; InvalidInput when it has no area."""
     x, y = max(0, min(rect.x, src_w - 2)), max(0, min(rect.y, src_h - 2))  # room for the 2 px minimum
-    w, h = max(2, min(rect.w, src_w - x)), max(2, min(rect.h, src_h - y))
+    # At least 2 px, but never more than the frame has (a 1 px wide source).
+    w, h = min(max(2, rect.w), src_w - x), min(max(2, rect.h), src_h - y)
     if rect.w <= 0 or rect.h <= 0:
         raise InvalidInput("crop region of interest needs a positive width and height")
     return Rect(x, y, w, h)
