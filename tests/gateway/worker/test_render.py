@@ -225,3 +225,31 @@ async def test_a_rerun_after_an_outage_around_succeed_renders_instead_of_leaving
         assert s.store.resolve(row.output_path).read_bytes() == b"second"
     finally:
         _drop_postgres_db(postgres_server_url, name)
+
+
+async def test_a_rerender_without_captions_takes_the_earlier_srt_away(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The public .srt belongs to the public .mp4: a new render without one leaves none, not the old timings."""
+    s = Setup(tmp_path, database_url, 6)
+
+    async def with_srt(request: renderer_pb2.RenderRequest) -> renderer_pb2.RenderResult:
+        s.write(request, b"video with captions")
+        srt = s.store.resolve(request.output_path).with_suffix(".srt")
+        srt.write_bytes(b"1\n00:00:00,000 --> 00:00:01,000\nold\n")
+        return renderer_pb2.RenderResult(encoder="fake", duration=4.0)
+
+    async def without_srt(request: renderer_pb2.RenderRequest) -> renderer_pb2.RenderResult:
+        s.write(request, b"video without captions")
+        return renderer_pb2.RenderResult(encoder="fake", duration=4.0)
+
+    runner = s.runner(with_srt, without_srt)
+    await runner.run(job(s.task_id), 1)
+    public = s.store.resolve(task_row(s.settings, s.task_id).output_path or "")
+    assert public.with_suffix(".srt").exists()
+    with s.factory() as db:
+        again, _ = start_render(db, s.snippet_id, {})
+    await runner.run(job(again.task_id), 1)
+    assert task_row(s.settings, again.task_id).status == TaskStatus.SUCCESS
+    assert public.read_bytes() == b"video without captions"
+    assert not public.with_suffix(".srt").exists()

@@ -266,6 +266,8 @@ class RenderRunner:
                 os.replace(private, public)
                 if private.with_suffix(".srt").exists():
                     os.replace(private.with_suffix(".srt"), public.with_suffix(".srt"))
+                else:  # rendered without captions: an earlier render's .srt no longer matches the video
+                    public.with_suffix(".srt").unlink(missing_ok=True)
             return done, done.applied
 
         transition, kept = await self.db.run(_commit)
