@@ -74,7 +74,7 @@ def test_ctrl_c_twice_during_processing_stops_the_stack_and_every_child(tmp_path
     reader.start()
     base = f"http://127.0.0.1:{port}"
     try:
-        # Wait for the uploaded sample to be in the pipeline (the lecture is about 10 s long).
+        # Wait for the uploaded sample to be in the pipeline (the lecture is about 19 s long).
         deadline = time.monotonic() + 90
         status = ""
         while not status.startswith("Processing"):

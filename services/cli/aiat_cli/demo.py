@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import typer
 from rich.console import Console
 
 from aiat_cli.client import ApiError, Client
@@ -66,11 +67,16 @@ def ffmpeg() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-# `--sample tiny` (hidden, for tests): one slide of two sentences, about 10 s.
+# `--sample tiny` (hidden, for tests): one slide of four sentences, about 19 s, analysed with 8 s snippets
+# (start_stack). It must yield a snippet, so a finished session goes on to a render: the former 6 s of
+# two sentences gave none (each sentence alone is under the minimum, min(20 s, the lecture's length)).
 TINY: tuple[tuple[str, str], ...] = (
     (
         "Newton's laws of motion",
-        "We start with Newton's laws of motion. Force equals mass times acceleration.",
+        "We start with Newton's laws of motion. The first law says that a body keeps its state of rest "
+        "or of uniform motion unless a force acts on it. The second law says that force equals mass "
+        "times acceleration. The third law says that for every action there is an equal and opposite "
+        "reaction.",
     ),
 )
 
@@ -126,10 +132,12 @@ def port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def start_stack(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_stack(data_dir: Path, port: int, log: Path, tiny: bool = False) -> subprocess.Popen[bytes]:
     """`aiat-stack` (what `make run` starts) in its own process group, logging to `log`."""
     env = {**os.environ, "AIAT_DATA_DIR": str(data_dir), "AIAT_HTTP_PORT": str(port)}
     env.setdefault("AIAT_HTTP_HOST", "127.0.0.1")
+    if tiny:  # its four sentences make two snippets of about 10 s
+        env.setdefault("AIAT_ANALYZER_MIN_SECONDS", "8")
     # The bundled LLM took over 6 minutes for this 2½-minute lecture on 2 cores; the lexical engine
     # takes seconds. AIAT_ANALYZER_ENGINE=llama make demo shows the LLM's names instead.
     env.setdefault("AIAT_ANALYZER_ENGINE", "lexical")
@@ -149,6 +157,8 @@ def start_stack(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]
 def stop_stack(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM and wait (the stack stops its children); SIGKILL the group after 60 s. Not interruptible."""
     # A second Ctrl-C must not cut this short: the stack, in its own session, would be left running.
+    # (signal.signal cannot do it alone: it first runs the handlers of signals already pending.)
+    SIGNALS.stopping = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if proc.poll() is not None:
@@ -192,13 +202,29 @@ def upload(c: Ctx, video: Path) -> int:
         return int(found.group(1))
 
 
+class SIGNALS:
+    """Set by the first Ctrl-C or SIGTERM, and when the clean-up starts: from then on they are ignored."""
+
+    stopping = False
+
+
 def interrupted(signum: int, _frame: object) -> None:
-    """SIGTERM ends the demo like Ctrl-C: the stack is stopped, not orphaned."""
+    """Ctrl-C or SIGTERM: one KeyboardInterrupt, so the stack is stopped, not orphaned.
+
+    A second one (an impatient Ctrl-C) does nothing: raised while the first unwinds — in a progress
+    bar's exit, in the client's close, in the `finally` before the stack is stopped — it would cut the
+    clean-up short and leave the stack, in its own session, running.
+    """
+    if SIGNALS.stopping:
+        return
+    SIGNALS.stopping = True
     raise KeyboardInterrupt
 
 
 def run_demo(root: Path, port: int, stay: bool, tiny: bool = False) -> int:
     """The whole demo; returns the exit code (0 done or stopped after it, 130 interrupted before)."""
+    SIGNALS.stopping = False
+    signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     try:
         return demo(root, port, stay, tiny)
@@ -219,7 +245,7 @@ def demo(root: Path, port: int, stay: bool, tiny: bool) -> int:
     base = f"http://127.0.0.1:{port}"
     log = cache / "stack.log"
     c = Ctx(Client(base, timeout=300), json=False)
-    proc = start_stack(data, port, log)
+    proc = start_stack(data, port, log, tiny)
     try:
         wait_ready(base, proc, log)
         console.print(f"stack ready in {time.monotonic() - t0:.0f} s (log: {log})")
@@ -230,6 +256,9 @@ def demo(root: Path, port: int, stay: bool, tiny: bool) -> int:
             return 1
         results = c.client.json("GET", f"/sessions/{session_id}/results")
         plan_table(results)
+        if not results["snippets"]:  # max() below would end the demo with a ValueError
+            console.print(f"[red]session {session_id} has no snippet:[/] the analyzer found none to render")
+            return 1
         best = max(results["snippets"], key=lambda s: s.get("score") or 0.0)
         console.print(f"rendering the best snippet, #{best['id']} {best['name']!r}, vertical with captions")
         task = c.client.json(
@@ -262,7 +291,10 @@ def demo(root: Path, port: int, stay: bool, tiny: bool) -> int:
     except ApiError as exc:
         console.print(f"[red]API error:[/] {exc}")
         return exc.exit_code
+    except typer.Exit as exc:  # an ApiError inside watch or wait_renders: their `fail` printed it
+        return int(exc.exit_code)
     finally:
+        SIGNALS.stopping = True  # first, before any call: no Ctrl-C can land between here and the stop
         c.client.close()
         stop_stack(proc)
         console.print("stack stopped")
