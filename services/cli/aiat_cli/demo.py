@@ -136,7 +136,7 @@ def start_stack(data_dir: Path, port: int, log: Path, tiny: bool = False) -> sub
     """`aiat-stack` (what `make run` starts) in its own process group, logging to `log`."""
     env = {**os.environ, "AIAT_DATA_DIR": str(data_dir), "AIAT_HTTP_PORT": str(port)}
     env.setdefault("AIAT_HTTP_HOST", "127.0.0.1")
-    if tiny:  # its four sentences make two snippets of about 10 s
+    if tiny:  # with the default 20 s its four sentences (19 s) gave no snippet; with 8 s, one
         env.setdefault("AIAT_ANALYZER_MIN_SECONDS", "8")
     # The bundled LLM took over 6 minutes for this 2½-minute lecture on 2 cores; the lexical engine
     # takes seconds. AIAT_ANALYZER_ENGINE=llama make demo shows the LLM's names instead.
